@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ *
+ * credits.c
+ *	  Module entry point of the credits extension: the module magic, the
+ *	  GUC credits.default_expiry and the caches that live for a backend.
+ *
+ * The SQL-callable functions live in one file per job: grant.c,
+ * redeem.c, expire.c and balance.c.  This file takes no locks.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "credits.h"
+
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+static char *default_expiry_setting = NULL;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("credits.default_expiry",
+							   "Validity of package credits whose package has no expires_after.",
+							   "An interval such as '12 months'; must be positive.",
+							   &default_expiry_setting,
+							   "12 months",
+							   PGC_USERSET,
+							   0,
+							   credits_check_default_expiry,
+							   credits_assign_default_expiry,
+							   NULL);
+
+	MarkGUCPrefixReserved("credits");
+
+	credits_result_types_init();
+}

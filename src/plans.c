@@ -1,0 +1,85 @@
+/*-------------------------------------------------------------------------
+ *
+ * plans.c
+ *	  Statements prepared once per backend and kept with SPI_keepplan, and
+ *	  typed access to the rows they return.
+ *
+ * Every statement is written with parameters; no SQL is ever built from
+ * values.  Plans are generic (CURSOR_OPT_GENERIC_PLAN) so that a call
+ * never pays for planning; the plan cache still replans them after DDL
+ * on the tables they read.  The functions that run them are SECURITY
+ * DEFINER with search_path = pg_catalog, pg_temp, so operators in the
+ * statements resolve in pg_catalog.  This file takes no locks itself.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "credits.h"
+
+#include "nodes/parsenodes.h"
+#include "utils/builtins.h"
+
+static SPIPlanPtr
+credits_prepared_plan(CreditsStatement *statement)
+{
+	SPIPlanPtr	plan;
+
+	if (statement->plan != NULL)
+		return statement->plan;
+
+	plan = SPI_prepare_cursor(statement->sql, statement->nargs,
+							  statement->argtypes, CURSOR_OPT_GENERIC_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare credits statement: %s",
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not keep credits statement plan");
+	statement->plan = plan;
+	return plan;
+}
+
+/*
+ * Runs a kept statement and returns how many rows it processed.  The rows
+ * are in SPI_tuptable until the next statement or SPI_finish.  max_rows
+ * stops the executor early (0 means all rows).
+ */
+uint64
+credits_execute(CreditsStatement *statement, Datum *values, const char *nulls,
+				long max_rows)
+{
+	int			result;
+
+	result = SPI_execute_plan(credits_prepared_plan(statement), values, nulls,
+							  false, max_rows);
+	if (result < 0)
+		elog(ERROR, "credits statement failed: %s", SPI_result_code_string(result));
+	return SPI_processed;
+}
+
+Datum
+credits_result_datum(int row, int column, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+						 column, isnull);
+}
+
+int64
+credits_result_int64(int row, int column)
+{
+	bool		isnull;
+	Datum		value = credits_result_datum(row, column, &isnull);
+
+	if (isnull)
+		elog(ERROR, "unexpected null in column %d of a credits statement", column);
+	return DatumGetInt64(value);
+}
+
+Numeric
+credits_result_numeric(int row, int column)
+{
+	bool		isnull;
+	Datum		value = credits_result_datum(row, column, &isnull);
+
+	if (isnull)
+		elog(ERROR, "unexpected null in column %d of a credits statement", column);
+	return DatumGetNumeric(value);
+}
