@@ -183,10 +183,6 @@ static void
 report_shortfall(const RedeemRequest *redeem, TimestampTz now, Numeric missing)
 {
 	Numeric		available = credits_numeric_sub(redeem->amount, missing);
-	char	   *requested_text = DatumGetCString(DirectFunctionCall1(numeric_out,
-																	 NumericGetDatum(redeem->amount)));
-	char	   *available_text = DatumGetCString(DirectFunctionCall1(numeric_out,
-																	 NumericGetDatum(available)));
 
 	if (redeem->has_service &&
 		credits_numeric_cmp(available, credits_numeric_zero()) == 0)
@@ -202,15 +198,17 @@ report_shortfall(const RedeemRequest *redeem, TimestampTz now, Numeric missing)
 					(errcode(ERRCODE_CREDITS_SERVICE_NOT_COVERED),
 					 errmsg("no credits of account " INT64_FORMAT " can be used for service " INT64_FORMAT,
 							redeem->account_id, redeem->service_id),
-					 errdetail("The account's spendable credits are restricted to other services.")));
+					 errdetail("The account's spendable \"%s\" credits are restricted to other services.",
+							   text_to_cstring(redeem->credit_type))));
 	}
 
 	ereport(ERROR,
 			(errcode(ERRCODE_CREDITS_INSUFFICIENT),
 			 errmsg("insufficient credits"),
-			 errdetail("Account " INT64_FORMAT " needs %s %s credits and can spend %s.",
-					   redeem->account_id, requested_text,
-					   text_to_cstring(redeem->credit_type), available_text)));
+			 errdetail("Account " INT64_FORMAT " needs %s \"%s\" credits and can spend %s.",
+					   redeem->account_id, numeric_normalize(redeem->amount),
+					   text_to_cstring(redeem->credit_type),
+					   numeric_normalize(available))));
 }
 
 static Datum
