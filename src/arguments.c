@@ -15,8 +15,10 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -206,11 +208,31 @@ credits_request_add_numeric(StringInfo request, const char *name, Numeric value)
 	appendStringInfo(request, " %s=%s", name, numeric_normalize(value));
 }
 
+/*
+ * Times are written in ISO 8601 in UTC, whatever the session's DateStyle
+ * and TimeZone, so that the same moment always reads the same.
+ */
 void
 credits_request_add_time(StringInfo request, const char *name, TimestampTz value)
 {
-	if (value != GetCurrentTransactionStartTimestamp())
-		appendStringInfo(request, " %s=" INT64_FORMAT, name, (int64) value);
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char		text[MAXDATELEN + 1];
+
+	if (value == GetCurrentTransactionStartTimestamp())
+		return;
+	if (TIMESTAMP_NOT_FINITE(value))
+		EncodeSpecialTimestamp(value, text);
+	else if (timestamp2tm(value, NULL, &tm, &fsec, NULL, NULL) == 0)
+	{
+		EncodeDateTime(&tm, fsec, false, 0, NULL, USE_XSD_DATES, text);
+		strlcat(text, "Z", sizeof(text));
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s is out of range", name)));
+	appendStringInfo(request, " %s=%s", name, text);
 }
 
 void

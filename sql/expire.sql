@@ -1,0 +1,61 @@
+-- expire_batches: zeroes batches past expires_at that still hold credits,
+-- one expire ledger entry each, at most max_batches per call.
+CREATE EXTENSION credits;
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+SET intervalstyle = 'postgres';
+
+-- Account 1: two batches already expired (4 and 5 credits), one expiring
+-- tomorrow, one permanent.  Account 2: one expired batch of another type.
+-- Account 3: an expired batch that was fully spent before it expired.
+INSERT INTO credits.credit_types VALUES ('minutes', 'Call minutes');
+SELECT credits.grant_credits(1, 4, expires_at => now() - interval '2 days',
+                             valid_from => now() - interval '1 month') AS batch_id;
+SELECT credits.grant_credits(1, 5, expires_at => now() - interval '1 day',
+                             valid_from => now() - interval '1 month') AS batch_id;
+SELECT credits.grant_credits(1, 6, expires_at => now() + interval '1 day') AS batch_id;
+SELECT credits.grant_credits(1, 7) AS batch_id;
+SELECT credits.grant_credits(2, 30, expires_at => now() - interval '1 hour',
+                             valid_from => now() - interval '1 month', credit_type => 'minutes') AS batch_id;
+SELECT credits.grant_credits(3, 2, expires_at => now() + interval '1 second') AS batch_id;
+SELECT (r).amount FROM credits.redeem_credits(3, 2) AS r;
+SELECT pg_sleep(1.1);
+
+-- before: 9 expired-but-unprocessed credits still count in account 1's total,
+-- but not in what it can spend
+SELECT account_id, credit_type, total FROM credits.account_totals ORDER BY 1, 2;
+SELECT credits.balance(1);
+
+-- one batch per call: the earliest expiry first
+SELECT credits.expire_batches(1);
+SELECT batch_id, remaining, is_open FROM credits.batches WHERE account_id = 1 ORDER BY batch_id;
+-- the rest in one call; the spent batch of account 3 has nothing to expire
+SELECT credits.expire_batches();
+SELECT credits.expire_batches();
+SELECT account_id, batch_id, remaining, is_open FROM credits.batches ORDER BY batch_id;
+SELECT account_id, credit_type, total FROM credits.account_totals ORDER BY 1, 2;
+
+-- one operation per account and call, one ledger entry per batch, with the
+-- running total after each
+SELECT o.account_id, o.operation_id, o.kind, o.amount
+  FROM credits.operations o WHERE o.kind = 'expire_batches' ORDER BY o.operation_id;
+SELECT account_id, operation_id, entry_no, kind, batch_id, credit_type, delta, balance_after
+  FROM credits.ledger WHERE kind = 'expire' ORDER BY operation_id, entry_no;
+SELECT kind, delta, balance_after FROM credits.account_history(1) ORDER BY operation_id, entry_no;
+
+-- what is left is spendable as before: 6 expiring tomorrow, then 7 permanent
+SELECT credits.balance(1);
+SELECT a.batch_id, a.amount FROM credits.redeem_credits(1, 8) AS r, unnest((r).allocations) AS a;
+
+-- many due batches in several accounts: a call never takes more than max_batches
+SELECT count(credits.grant_credits(a, 1, expires_at => now() - interval '1 minute',
+                                   valid_from => now() - interval '1 day')) AS granted
+  FROM generate_series(10, 14) AS a, generate_series(1, 3) AS n;
+SELECT count(*) AS due FROM credits.batches WHERE is_open AND expires_at <= now();
+SELECT credits.expire_batches(4) AS first_call, credits.expire_batches(4) AS second_call,
+       credits.expire_batches(100) AS third_call, credits.expire_batches(100) AS fourth_call;
+SELECT count(*) AS due FROM credits.batches WHERE is_open AND expires_at <= now();
+
+SELECT * FROM credits.verify_ledger();
+
+DROP EXTENSION credits;
