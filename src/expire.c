@@ -7,8 +7,8 @@
  * Locking
  *	  First statement: the rows of accounts that have due batches are
  *	  locked FOR UPDATE SKIP LOCKED, so an account a redemption or grant
- *	  holds is skipped (the next run takes it) and this function never
- *	  waits, and never deadlocks with a write path.  Second statement, with
+ *	  holds is skipped (the next run takes it) while the others are taken,
+ *	  and this function never waits, nor deadlocks with a write path.  Second statement, with
  *	  a snapshot taken after those locks: for the locked accounts only,
  *	  the due batches are zeroed, the running totals lowered, one
  *	  operation per account inserted and the ledger entries appended.
@@ -23,15 +23,21 @@
 
 PG_FUNCTION_INFO_V1(credits_expire_batches);
 
-/* $1 now, $2 at most this many batches */
+/*
+ * $1 now, $2 at most this many batches.  The due batches are walked in
+ * expiry order and their accounts locked at the same level as the LIMIT,
+ * so a batch whose account is held elsewhere is skipped without counting
+ * against the limit: one busy account never stops the others expiring.
+ * An account met again is already ours, and is listed once.
+ */
 static CreditsStatement lock_due_accounts = {
-	.sql = "SELECT pg_catalog.array_agg(locked.account_id) FROM ("
-	"  SELECT a.account_id FROM credits.accounts AS a"
-	"  WHERE a.account_id IN ("
-	"    SELECT b.account_id FROM credits.batches AS b"
-	"    WHERE b.is_open AND b.expires_at <= $1 AND b.expires_at < 'infinity'"
-	"    ORDER BY b.expires_at LIMIT $2)"
-	"  ORDER BY a.account_id"
+	.sql = "SELECT pg_catalog.array_agg(DISTINCT locked.account_id) FROM ("
+	"  SELECT a.account_id"
+	"  FROM credits.batches AS b"
+	"  JOIN credits.accounts AS a ON a.account_id = b.account_id"
+	"  WHERE b.is_open AND b.expires_at <= $1 AND b.expires_at < 'infinity'"
+	"  ORDER BY b.expires_at"
+	"  LIMIT $2"
 	"  FOR UPDATE OF a SKIP LOCKED"
 	") AS locked",
 	.nargs = 2,
