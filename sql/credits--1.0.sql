@@ -12,9 +12,12 @@
  *     credits.batches, credits.account_totals, credits.operations,
  *     credits.ledger, credits.sales
  *
- * Every function is SECURITY DEFINER with a fixed search_path, so that the
- * application role needs EXECUTE on the functions and no write privilege on
- * any table.  Nothing is granted to PUBLIC; see doc/roles.sql.
+ * Every function that reads or writes per-account state is SECURITY DEFINER
+ * with a fixed search_path, so that the application role needs EXECUTE on
+ * the functions and no privilege on any per-account table.  The pg_cron
+ * helpers (schedule_expiry, unschedule_expiry) run as their caller, so that
+ * pg_cron's own privileges apply and the job runs as that role.  Nothing is
+ * granted to PUBLIC; see doc/roles.sql.
  */
 
 ------------------------------------------------------------------------------

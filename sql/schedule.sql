@@ -18,11 +18,12 @@ SELECT jobname, schedule FROM cron.job;
 SELECT credits.schedule_expiry('* * * * *') > 0 AS rescheduled;
 
 -- pg_cron here takes cron syntax only, so the job runs at the next minute:
--- wait up to 90 seconds for it to have expired the batch
+-- wait up to 90 seconds for its first run to finish
 DO $$
 BEGIN
     FOR i IN 1..90 LOOP
-        EXIT WHEN EXISTS (SELECT 1 FROM credits.ledger WHERE kind = 'expire');
+        EXIT WHEN EXISTS (SELECT 1 FROM cron.job_run_details
+                           WHERE status IN ('succeeded', 'failed'));
         PERFORM pg_sleep(1);
     END LOOP;
 END
