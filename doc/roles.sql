@@ -21,6 +21,10 @@ END
 $$;
 
 GRANT USAGE ON SCHEMA credits TO credits_app, credits_admin, credits_reader;
+-- so that each role's own functions and tables may use the result types
+GRANT USAGE ON TYPE credits.entry_kind, credits.batch_source, credits.operation_kind,
+    credits.allocation, credits.redemption, credits.ledger_problem
+    TO credits_app, credits_admin, credits_reader;
 
 -- The application sells packages, spends credits and shows balances; it
 -- reads the catalogue to list packages and prices, and edits nothing.

@@ -513,3 +513,5 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA credits FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA credits FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA credits FROM PUBLIC;
 REVOKE ALL ON SCHEMA credits FROM PUBLIC;
+REVOKE ALL ON TYPE credits.entry_kind, credits.batch_source, credits.operation_kind,
+    credits.allocation, credits.redemption, credits.ledger_problem FROM PUBLIC;

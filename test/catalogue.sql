@@ -8,7 +8,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION credits;
 
-SELECT plan(121);
+SELECT plan(122);
 
 ------------------------------------------------------------------------------
 -- Schema and tables
@@ -392,6 +392,16 @@ SELECT is_empty($$
      WHERE p.pronamespace = 'credits'::regnamespace
        AND pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')
 $$, 'PUBLIC cannot execute any routine of credits');
+-- types (enums and composites; a table's row type follows its table)
+SELECT is_empty($$
+    SELECT t.oid::regtype::text
+      FROM pg_catalog.pg_type AS t
+     WHERE t.typnamespace = 'credits'::regnamespace
+       AND t.typtype IN ('e', 'c')
+       AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class AS c
+                                WHERE c.oid = t.typrelid) = 'c')
+       AND pg_catalog.has_type_privilege('public', t.oid, 'USAGE')
+$$, 'PUBLIC has no USAGE on any type of credits');
 
 SELECT * FROM finish();
 ROLLBACK;
