@@ -45,10 +45,17 @@ static CreditsStatement lock_due_accounts = {
 };
 
 /*
- * $1 locked accounts, $2 now, $3 at most this many batches.  Entries of
- * one account are numbered by credit type and batch id; balance_after is
- * the new running total plus what the account's later entries of that
- * credit type take away.
+ * $1 locked accounts, $2 now, $3 at most this many batches.
+ *
+ * Everything per row is computed in one pass over the due batches, with
+ * window functions: the entry number within the account, the credits of
+ * that credit type expired up to and including this entry, and one new
+ * operation id per account (drawn on the account's first entry and shared
+ * with its others).  No two CTEs are joined to each other, so the cost is
+ * linear in the batches expired; the only joins are by primary key into
+ * the tables.  Every part of the statement sees the running totals as they
+ * were before it, so an entry's balance_after is the old total less what
+ * this call expired of that credit type up to that entry.
  */
 static CreditsStatement expire_due_batches = {
 	.sql = "WITH due AS ("
@@ -57,42 +64,42 @@ static CreditsStatement expire_due_batches = {
 	"  WHERE b.account_id = ANY ($1) AND b.is_open AND b.expires_at <= $2"
 	"  ORDER BY b.account_id, b.credit_type, b.batch_id"
 	"  LIMIT $3"
-	"), per_type AS ("
-	"  SELECT d.account_id, d.credit_type, pg_catalog.sum(d.remaining) AS expired"
-	"  FROM due AS d GROUP BY d.account_id, d.credit_type"
+	"), numbered AS MATERIALIZED ("
+	"  SELECT n.*, CASE WHEN n.entry_no = 1"
+	"               THEN pg_catalog.nextval('credits.operation_id_seq') END AS new_operation_id"
+	"  FROM (SELECT d.*,"
+	"          pg_catalog.row_number() OVER (PARTITION BY d.account_id"
+	"                                        ORDER BY d.credit_type, d.batch_id) AS entry_no,"
+	"          pg_catalog.sum(d.remaining) OVER (PARTITION BY d.account_id, d.credit_type"
+	"                                            ORDER BY d.batch_id) AS expired_so_far,"
+	"          pg_catalog.sum(d.remaining) OVER (PARTITION BY d.account_id) AS account_expired"
+	"        FROM due AS d) AS n"
+	"), expiring AS MATERIALIZED ("
+	"  SELECT e.*, pg_catalog.max(e.new_operation_id) OVER (PARTITION BY e.account_id) AS operation_id"
+	"  FROM numbered AS e"
 	"), totals AS ("
 	"  UPDATE credits.account_totals AS t SET total = t.total - p.expired"
-	"  FROM per_type AS p"
+	"  FROM (SELECT e.account_id, e.credit_type, pg_catalog.max(e.expired_so_far) AS expired"
+	"        FROM expiring AS e GROUP BY e.account_id, e.credit_type) AS p"
 	"  WHERE t.account_id = p.account_id AND t.credit_type = p.credit_type"
-	"  RETURNING t.account_id, t.credit_type, t.total"
-	"), per_account AS ("
-	"  SELECT d.account_id, pg_catalog.nextval('credits.operation_id_seq') AS operation_id,"
-	"    pg_catalog.sum(d.remaining) AS expired"
-	"  FROM due AS d GROUP BY d.account_id"
 	"), operations AS ("
 	"  INSERT INTO credits.operations (account_id, operation_id, kind, request, amount, created_at)"
-	"  SELECT o.account_id, o.operation_id, 'expire_batches', 'expire_batches', o.expired, $2"
-	"  FROM per_account AS o"
+	"  SELECT e.account_id, e.operation_id, 'expire_batches', 'expire_batches', e.account_expired, $2"
+	"  FROM expiring AS e WHERE e.entry_no = 1"
 	"), zeroed AS ("
 	"  UPDATE credits.batches AS b SET remaining = 0, is_open = false"
-	"  FROM due AS d"
-	"  WHERE b.account_id = d.account_id AND b.batch_id = d.batch_id"
+	"  FROM expiring AS e"
+	"  WHERE b.account_id = e.account_id AND b.batch_id = e.batch_id"
 	"), entries AS ("
 	"  INSERT INTO credits.ledger (account_id, operation_id, entry_no, kind, batch_id,"
 	"    credit_type, delta, balance_after, created_at)"
-	"  SELECT d.account_id, o.operation_id,"
-	"    pg_catalog.row_number() OVER (PARTITION BY d.account_id"
-	"                                  ORDER BY d.credit_type, d.batch_id),"
-	"    'expire', d.batch_id, d.credit_type, -d.remaining,"
-	"    t.total + COALESCE(pg_catalog.sum(d.remaining) OVER ("
-	"      PARTITION BY d.account_id, d.credit_type ORDER BY d.batch_id"
-	"      ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0),"
-	"    $2"
-	"  FROM due AS d"
-	"  JOIN per_account AS o ON o.account_id = d.account_id"
-	"  JOIN totals AS t ON t.account_id = d.account_id AND t.credit_type = d.credit_type"
+	"  SELECT e.account_id, e.operation_id, e.entry_no, 'expire', e.batch_id, e.credit_type,"
+	"    -e.remaining, t.total - e.expired_so_far, $2"
+	"  FROM expiring AS e"
+	"  JOIN credits.account_totals AS t"
+	"    ON t.account_id = e.account_id AND t.credit_type = e.credit_type"
 	")"
-	" SELECT pg_catalog.count(*) FROM due",
+	" SELECT pg_catalog.count(*) FROM expiring",
 	.nargs = 3,
 	.argtypes = {INT8ARRAYOID, TIMESTAMPTZOID, INT8OID}
 };

@@ -11,10 +11,11 @@
  *	  statements that each see what was committed before the lock was
  *	  granted: the idempotency key is looked up; the spendable batches are
  *	  read in consumption order through credits.batches_spendable_idx,
- *	  stopping as soon as the amount is covered; and one statement updates
- *	  the running total, inserts the operation, updates the batches drawn
- *	  and appends one ledger entry per batch.  Batches are not locked
- *	  separately: every writer of an account's batches holds its row lock.
+ *	  stopping as soon as the amount is covered; each batch drawn is updated
+ *	  by primary key; and one statement updates the running total, inserts
+ *	  the operation and appends one ledger entry per batch.  Batches are
+ *	  not locked separately: every writer of an account's batches holds its
+ *	  account's row lock.
  *
  *-------------------------------------------------------------------------
  */
@@ -66,11 +67,23 @@ static CreditsStatement restricted_elsewhere = {
 };
 
 /*
+ * One batch drawn: $1 account, $2 batch, $3 amount drawn.  By primary key,
+ * one statement per batch, so that the plan is a unique index lookup
+ * whatever the account's history (a generic plan for "batch_id = ANY"
+ * would walk all of an account's batches).
+ */
+static CreditsStatement draw_batch = {
+	.sql = "UPDATE credits.batches AS b"
+	" SET remaining = b.remaining - $3, is_open = b.remaining > $3"
+	" WHERE b.account_id = $1 AND b.batch_id = $2",
+	.nargs = 3,
+	.argtypes = {INT8OID, INT8OID, NUMERICOID}
+};
+
+/*
  * $1 account, $2 credit type, $3 amount, $4 service, $5 operation kind,
  * $6 key, $7 request, $8 reference, $9 now, $10 batch ids, $11 amounts
- * drawn, $12 balance after each entry.  The running total is updated
- * first, so that under REPEATABLE READ a concurrent change to the account
- * fails there with a serialization error.
+ * drawn, $12 balance after each entry.
  */
 static CreditsStatement write_redemption = {
 	.sql = "WITH total AS ("
@@ -83,11 +96,6 @@ static CreditsStatement write_redemption = {
 	"  SELECT $1, pg_catalog.nextval('credits.operation_id_seq'), $5::text::credits.operation_kind,"
 	"    $6, $7, $3, $2, $4, $8, $9 FROM total"
 	"  RETURNING operation_id"
-	"), drawn AS ("
-	"  UPDATE credits.batches AS b"
-	"  SET remaining = b.remaining - $11[pg_catalog.array_position($10, b.batch_id)],"
-	"      is_open = b.remaining > $11[pg_catalog.array_position($10, b.batch_id)]"
-	"  WHERE b.account_id = $1 AND b.batch_id = ANY ($10)"
 	"), entries AS ("
 	"  INSERT INTO credits.ledger (account_id, operation_id, entry_no, kind, batch_id,"
 	"    credit_type, delta, balance_after, service_id, reference, created_at)"
@@ -288,6 +296,23 @@ credits_redeem(FunctionCallInfo fcinfo, RedeemRequest *redeem)
 		/* an unknown credit type has no batches: say so rather than "insufficient" */
 		credits_require_credit_type(redeem->credit_type);
 		report_shortfall(redeem, now, missing);
+	}
+
+	/*
+	 * The batches first: under REPEATABLE READ, a batch another transaction
+	 * changed since this one's snapshot fails here with a serialization
+	 * error, before anything else is written.
+	 */
+	for (int i = 0; i < allocations.count; i++)
+	{
+		Datum		batch[3];
+
+		batch[0] = Int64GetDatum(redeem->account_id);
+		batch[1] = Int64GetDatum(allocations.batch_ids[i]);
+		batch[2] = NumericGetDatum(allocations.amounts[i]);
+		if (credits_execute(&draw_batch, batch, NULL, 0) != 1)
+			elog(ERROR, "batch " INT64_FORMAT " of account " INT64_FORMAT " vanished",
+				 allocations.batch_ids[i], redeem->account_id);
 	}
 
 	memset(nulls, ' ', sizeof(nulls));
