@@ -95,7 +95,8 @@ CREATE TABLE credits.packages (
     listing_order integer NOT NULL DEFAULT 0,
     short_info text,
     active boolean NOT NULL DEFAULT true,
-    CHECK (NOT (permanent AND expires_after IS NOT NULL))
+    CONSTRAINT packages_permanent_has_no_expiry
+        CHECK (NOT (permanent AND expires_after IS NOT NULL))
 );
 ALTER SEQUENCE credits.package_id_seq OWNED BY credits.packages.package_id;
 COMMENT ON TABLE credits.packages IS
@@ -133,8 +134,8 @@ CREATE TABLE credits.batches (
     operation_id bigint NOT NULL,
     created_at timestamptz NOT NULL,
     PRIMARY KEY (account_id, batch_id),
-    CHECK (is_open = (remaining > 0)),
-    CHECK (expires_at > valid_from)
+    CONSTRAINT batches_open_while_spendable CHECK (is_open = (remaining > 0)),
+    CONSTRAINT batches_valid_window CHECK (expires_at > valid_from)
 ) WITH (fillfactor = 80);
 ALTER SEQUENCE credits.batch_id_seq OWNED BY credits.batches.batch_id;
 COMMENT ON TABLE credits.batches IS
