@@ -1,6 +1,6 @@
 # Makefile for the credits extension (PGXS)
 EXTENSION = credits
-EXTVERSION = 1.0
+EXTVERSION = 1.1
 
 MODULE_big = credits
 OBJS = \
@@ -12,7 +12,13 @@ OBJS = \
 	src/accounts.o \
 	src/idempotency.o \
 	src/grant.o \
+	src/draw.o \
+	src/movement.o \
 	src/redeem.o \
+	src/holds.o \
+	src/refunds.o \
+	src/cancel.o \
+	src/memberships.o \
 	src/expire.o \
 	src/balance.o
 

@@ -23,7 +23,8 @@ $$;
 GRANT USAGE ON SCHEMA credits TO credits_app, credits_admin, credits_reader;
 -- so that each role's own functions and tables may use the result types
 GRANT USAGE ON TYPE credits.entry_kind, credits.batch_source, credits.operation_kind,
-    credits.allocation, credits.redemption, credits.ledger_problem
+    credits.allocation, credits.redemption, credits.ledger_problem, credits.refund,
+    credits.hold, credits.hold_status, credits.cancellation_rule, credits.cancellation
     TO credits_app, credits_admin, credits_reader;
 
 -- The application sells packages, spends credits and shows balances; it
@@ -37,12 +38,23 @@ GRANT EXECUTE ON FUNCTION
     credits.balance(bigint, text, bigint),
     credits.can_redeem(bigint, bigint, integer),
     credits.account_batches(bigint),
-    credits.account_history(bigint, integer, bigint)
+    credits.account_history(bigint, integer, bigint),
+    -- the booking lifecycle
+    credits.hold_credits(bigint, numeric, text, bigint, timestamptz, text, text),
+    credits.hold_service(bigint, bigint, integer, timestamptz, text, text),
+    credits.capture_hold(bigint, bigint, numeric, text),
+    credits.release_hold(bigint, bigint),
+    credits.refund_redemption(bigint, bigint, numeric, text, text),
+    credits.cancel_booking(bigint, bigint, timestamptz, timestamptz),
+    credits.refund_as_credits(bigint, numeric, text, text, text),
+    credits.has_access(bigint, bigint, timestamptz),
+    credits.account_memberships(bigint),
+    credits.account_holds(bigint)
 TO credits_app;
 
 -- The administrator edits the catalogue (credit types, services, packages,
--- accounts: membership and time zone), runs expiry and its schedule, and
--- reads everything.  Per-account state stays writable only through the
+-- accounts: membership and time zone), runs expiry and its schedule, voids
+-- batches after a chargeback, ends memberships, and reads everything.  Per-account state stays writable only through the
 -- functions.
 GRANT SELECT, INSERT, UPDATE, DELETE
     ON credits.credit_types, credits.services, credits.packages, credits.accounts
@@ -62,5 +74,8 @@ GRANT EXECUTE ON FUNCTION
     credits.can_redeem(bigint, bigint, integer),
     credits.account_batches(bigint),
     credits.account_history(bigint, integer, bigint),
-    credits.verify_ledger(bigint)
+    credits.verify_ledger(bigint),
+    credits.has_access(bigint, bigint, timestamptz),
+    credits.account_memberships(bigint),
+    credits.account_holds(bigint)
 TO credits_reader;

@@ -96,6 +96,25 @@ credits_numeric_sub(Numeric a, Numeric b)
 											   NumericGetDatum(b)));
 }
 
+Numeric
+credits_numeric_min(Numeric a, Numeric b)
+{
+	return credits_numeric_cmp(a, b) <= 0 ? a : b;
+}
+
+bool
+credits_numeric_is_zero(Numeric value)
+{
+	return credits_numeric_cmp(value, credits_numeric_zero()) == 0;
+}
+
+/* A number as people write it: 3, not 3.00 */
+char *
+credits_numeric_text(Numeric value)
+{
+	return numeric_normalize(value);
+}
+
 /*
  * An amount of credits must be a positive, finite number below 10^15.
  */
@@ -255,4 +274,21 @@ credits_request_add_int64_array(StringInfo request, const char *name,
 		appendStringInfo(request, "%s" INT64_FORMAT, i > 0 ? "," : "",
 						 DatumGetInt64(elements[i]));
 	appendStringInfoChar(request, '}');
+}
+
+/*
+ * A moment plus an interval counted as local date and time in a time zone,
+ * so that "12 months" from 31 January lands on 31 January and "1 month"
+ * from 1 March 00:30 on 1 April 00:30, whatever daylight saving did in
+ * between.  22008 beyond the timestamp range.
+ */
+TimestampTz
+credits_local_time_after(TimestampTz start, const Interval *length, const char *timezone)
+{
+	Datum		zone = CStringGetTextDatum(timezone);
+	Datum		local;
+
+	local = DirectFunctionCall2(timestamptz_zone, zone, TimestampTzGetDatum(start));
+	local = DirectFunctionCall2(timestamp_pl_interval, local, IntervalPGetDatum(length));
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, zone, local));
 }

@@ -20,7 +20,7 @@ PG_FUNCTION_INFO_V1(credits_balance);
 PG_FUNCTION_INFO_V1(credits_can_redeem);
 
 static CreditsStatement spendable_sum = {
-	.sql = "SELECT COALESCE(pg_catalog.sum(b.remaining), 0)"
+	.sql = "SELECT COALESCE(pg_catalog.sum(b.remaining - b.held), 0)"
 	" FROM credits.batches AS b"
 	" WHERE " CREDITS_SPENDABLE_BATCH
 	" AND EXISTS (SELECT 1 FROM credits.accounts AS a"

@@ -128,3 +128,20 @@ credits_check_quantity(int32 quantity)
 				 errmsg("quantity must be at least 1"),
 				 errdetail("The value given is %d.", quantity)));
 }
+
+/*
+ * redeem_credits and hold_credits for a service must ask for the service's
+ * credit type (22023 otherwise).
+ */
+void
+credits_require_same_credit_type(const CreditsService *service, text *credit_type)
+{
+	char	   *service_type = text_to_cstring(service->credit_type);
+	char	   *asked_type = text_to_cstring(credit_type);
+
+	if (strcmp(service_type, asked_type) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("service " INT64_FORMAT " is paid in credit type \"%s\", not \"%s\"",
+						service->service_id, service_type, asked_type)));
+}

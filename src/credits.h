@@ -36,12 +36,26 @@
 #define ERRCODE_CREDITS_NOT_A_MEMBER			MAKE_SQLSTATE('C','R','0','0','9')
 #define ERRCODE_CREDITS_IDEMPOTENCY_MISMATCH	MAKE_SQLSTATE('C','R','0','1','0')
 /* CR011 (pg_cron missing) is raised by the SQL functions schedule_expiry and unschedule_expiry */
+#define ERRCODE_CREDITS_UNKNOWN_HOLD			MAKE_SQLSTATE('C','R','0','1','2')
+#define ERRCODE_CREDITS_HOLD_CLOSED				MAKE_SQLSTATE('C','R','0','1','3')
+#define ERRCODE_CREDITS_CAPTURE_EXCEEDS_HOLD	MAKE_SQLSTATE('C','R','0','1','4')
+#define ERRCODE_CREDITS_UNKNOWN_REDEMPTION		MAKE_SQLSTATE('C','R','0','1','5')
+#define ERRCODE_CREDITS_REFUND_EXCEEDS			MAKE_SQLSTATE('C','R','0','1','6')
+#define ERRCODE_CREDITS_UNKNOWN_BATCH			MAKE_SQLSTATE('C','R','0','1','7')
+#define ERRCODE_CREDITS_BATCH_VOIDED			MAKE_SQLSTATE('C','R','0','1','8')
+#define ERRCODE_CREDITS_UNKNOWN_MEMBERSHIP		MAKE_SQLSTATE('C','R','0','1','9')
+#define ERRCODE_CREDITS_MEMBERSHIP_OVER			MAKE_SQLSTATE('C','R','0','2','0')
+#define ERRCODE_CREDITS_ALREADY_CANCELLED		MAKE_SQLSTATE('C','R','0','2','1')
+#define ERRCODE_CREDITS_UNKNOWN_BOOKING			MAKE_SQLSTATE('C','R','0','2','2')
 
 /*
- * Predicate of a batch that can be spent now.  Redemption and balance use
- * this one text, with the same parameters: $1 account_id, $2 credit_type,
- * $3 service_id (NULL: only batches not restricted to services), $4 the
- * moment.  It matches credits.batches_spendable_idx.
+ * Predicate of a batch that can be spent now: it is open (it has credits
+ * not held by a hold), valid at the moment, and applies to the service.
+ * Redemption, holds and balance use this one text, with the same
+ * parameters: $1 account_id, $2 credit_type, $3 service_id (NULL: only
+ * batches not restricted to services), $4 the moment.  It matches
+ * credits.batches_spendable_idx.  What a batch can give is
+ * remaining - held.
  */
 #define CREDITS_SPENDABLE_BATCH \
 	"b.account_id = $1 AND b.credit_type = $2 AND b.is_open" \
@@ -53,7 +67,7 @@
 	"b.expires_at, b.valid_from, b.batch_id"
 
 /* plans.c: statements prepared once per backend and kept */
-#define CREDITS_MAX_STATEMENT_ARGS 16
+#define CREDITS_MAX_STATEMENT_ARGS 20
 
 typedef struct CreditsStatement
 {
@@ -77,10 +91,15 @@ extern int64 credits_checked_max_rows(int32 value, const char *what);
 extern void credits_check_finite_time(TimestampTz value, const char *what);
 extern text *credits_optional_text(FunctionCallInfo fcinfo, int argno);
 extern TimestampTz credits_now(void);
+extern TimestampTz credits_local_time_after(TimestampTz start, const Interval *length,
+											const char *timezone);
 extern Numeric credits_numeric_zero(void);
 extern int	credits_numeric_cmp(Numeric a, Numeric b);
 extern Numeric credits_numeric_add(Numeric a, Numeric b);
 extern Numeric credits_numeric_sub(Numeric a, Numeric b);
+extern Numeric credits_numeric_min(Numeric a, Numeric b);
+extern bool credits_numeric_is_zero(Numeric value);
+extern char *credits_numeric_text(Numeric value);
 
 /* arguments.c: canonical text of a call, compared on idempotent retries */
 extern void credits_request_start(StringInfo request, const char *function);
@@ -108,6 +127,8 @@ extern void credits_find_service(int64 service_id, CreditsService *service);
 extern void credits_require_accepts_credits(const CreditsService *service);
 extern void credits_require_credit_type(text *credit_type);
 extern void credits_require_services(ArrayType *service_ids);
+extern void credits_require_same_credit_type(const CreditsService *service,
+											 text *credit_type);
 extern Numeric credits_service_charge(const CreditsService *service, int32 quantity);
 extern void credits_check_quantity(int32 quantity);
 
@@ -129,13 +150,15 @@ typedef struct CreditsPriorOperation
 {
 	int64		operation_id;
 	Numeric		amount;
+	Numeric		balance_after;	/* running total after it */
+	int64		membership_id;	/* 0: none */
 } CreditsPriorOperation;
 
 extern bool credits_find_prior_operation(int64 account_id, text *idempotency_key,
 										 const char *request,
 										 CreditsPriorOperation *prior);
 
-/* result_types.c: credits.redemption values */
+/* result_types.c: credits.redemption, credits.refund and credits.hold values */
 typedef struct CreditsAllocations
 {
 	int			count;
@@ -143,22 +166,128 @@ typedef struct CreditsAllocations
 	int64	   *batch_ids;
 	Numeric    *amounts;
 	TimestampTz *expires_at;
-	Numeric    *balances_after;
 } CreditsAllocations;
 
 extern void credits_allocations_init(CreditsAllocations *allocations);
 extern void credits_allocations_add(CreditsAllocations *allocations,
 									int64 batch_id, Numeric amount,
-									TimestampTz expires_at, Numeric balance_after);
+									TimestampTz expires_at);
 extern Datum credits_redemption_datum(FunctionCallInfo fcinfo, int64 operation_id,
 									  Numeric amount, Numeric balance_after,
-									  const CreditsAllocations *allocations);
+									  const CreditsAllocations *allocations,
+									  int64 membership_id);
+extern Datum credits_hold_datum(FunctionCallInfo fcinfo, int64 hold_id,
+								Numeric amount, bool has_hold_until,
+								TimestampTz hold_until,
+								const CreditsAllocations *allocations,
+								int64 membership_id);
 extern void credits_result_types_init(void);
+
+/* draw.c: choosing batches in consumption order */
+extern Numeric credits_draw_spendable(int64 account_id, text *credit_type,
+									  bool has_service, int64 service_id,
+									  Numeric amount, TimestampTz now,
+									  CreditsAllocations *allocations,
+									  Numeric *total);
+extern void credits_report_shortfall(int64 account_id, text *credit_type,
+									 bool has_service, int64 service_id,
+									 Numeric amount, Numeric missing,
+									 TimestampTz now) pg_attribute_noreturn();
+
+/* movement.c: batch changes, ledger entries, the operation, the running total */
+typedef struct CreditsOperation
+{
+	const char *kind;			/* credits.operation_kind label */
+	text	   *idempotency_key;
+	const char *request;
+	Numeric		amount;
+	bool		has_service;
+	int64		service_id;
+	text	   *reference;
+	int64		refund_of;		/* 0: none */
+	int64		hold_id;		/* 0: none */
+	int64		membership_id;	/* 0: none */
+} CreditsOperation;
+
+typedef struct CreditsMovement
+{
+	int64		account_id;
+	text	   *credit_type;
+	TimestampTz now;
+	Numeric		total;			/* running total after the entries so far */
+	Numeric		net;			/* sum of their deltas */
+	int			count;
+	int			capacity;
+	Datum	   *kinds;
+	Datum	   *batch_ids;
+	Datum	   *deltas;
+	Datum	   *balances_after;
+} CreditsMovement;
+
+extern Numeric credits_running_total(int64 account_id, text *credit_type);
+extern void credits_movement_start(CreditsMovement *movement, int64 account_id,
+								   text *credit_type, Numeric total, TimestampTz now);
+extern void credits_movement_change_batch(CreditsMovement *movement, int64 batch_id,
+										  Numeric remaining_delta, Numeric held_delta);
+extern Numeric credits_movement_entry(CreditsMovement *movement, const char *kind,
+									  int64 batch_id, Numeric delta);
+extern int64 credits_movement_finish(CreditsMovement *movement,
+									 const CreditsOperation *operation);
 
 /* grant.c: GUC credits.default_expiry */
 extern Interval credits_default_expiry;
 extern bool credits_check_default_expiry(char **newval, void **extra, GucSource source);
 extern void credits_assign_default_expiry(const char *newval, void *extra);
+
+/* memberships.c */
+extern int64 credits_find_active_membership(int64 account_id, int64 service_id,
+											TimestampTz at);
+extern void credits_record_visit(int64 account_id, int64 operation_id,
+								 int64 membership_id, int64 service_id,
+								 int32 quantity, text *reference, TimestampTz now);
+extern void credits_start_membership(int64 account_id, int64 membership_id,
+									 int64 package_id, TimestampTz granted_at,
+									 const Interval *period, const char *timezone,
+									 ArrayType *service_ids, TimestampTz now);
+
+/* holds.c: what capture, release and cancellation share */
+typedef struct CreditsHold
+{
+	int64		account_id;
+	int64		hold_id;
+	bool		open;
+	text	   *credit_type;
+	bool		has_service;
+	int64		service_id;
+	int32		quantity;		/* of the service (1 for hold_credits) */
+	Numeric		amount;			/* held when placed */
+	int64		membership_id;	/* 0: credits are held */
+} CreditsHold;
+
+extern bool credits_read_hold(int64 account_id, int64 hold_id, CreditsHold *hold);
+extern void credits_require_open_hold(const CreditsHold *hold);
+extern Numeric credits_close_hold(CreditsMovement *movement, const CreditsHold *hold,
+								  Numeric capture, CreditsAllocations *captured);
+extern void credits_mark_hold_closed(const CreditsHold *hold, Numeric captured,
+									 bool capturing, int64 operation_id,
+									 TimestampTz now);
+
+/* refunds.c: what refund_redemption and cancellation share */
+typedef struct CreditsRedemption
+{
+	int64		operation_id;
+	Numeric		amount;
+	text	   *credit_type;
+	bool		has_service;
+	int64		service_id;
+	int64		membership_id;
+} CreditsRedemption;
+
+extern bool credits_read_redemption(int64 account_id, int64 operation_id,
+									CreditsRedemption *redemption);
+extern Numeric credits_refundable(int64 account_id, int64 operation_id);
+extern void credits_refund_into(CreditsMovement *movement, int64 operation_id,
+								Numeric amount, CreditsAllocations *credited);
 
 /* balance.c: what an account can spend now */
 extern Numeric credits_spendable(int64 account_id, text *credit_type,

@@ -24,9 +24,11 @@
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
+#include "access/xact.h"
 
 PG_FUNCTION_INFO_V1(credits_grant_package);
 PG_FUNCTION_INFO_V1(credits_grant_credits);
+PG_FUNCTION_INFO_V1(credits_refund_as_credits);
 
 Interval	credits_default_expiry;
 
@@ -57,7 +59,7 @@ typedef struct GrantRequest
 
 static CreditsStatement find_package = {
 	.sql = "SELECT p.credit_type, p.credits, p.price, p.currency, p.country,"
-	" p.expires_after, p.permanent, p.service_ids, p.active, p.name"
+	" p.expires_after, p.permanent, p.service_ids, p.active, p.name, p.membership_period"
 	" FROM credits.packages AS p WHERE p.package_id = $1",
 	.nargs = 1,
 	.argtypes = {INT8OID}
@@ -86,9 +88,9 @@ static CreditsStatement write_grant = {
 	"  RETURNING t.total"
 	"), operation AS ("
 	"  INSERT INTO credits.operations (account_id, operation_id, kind, idempotency_key,"
-	"    request, amount, credit_type, package_id, reference, created_at)"
+	"    request, amount, credit_type, package_id, reference, created_at, balance_after)"
 	"  SELECT $1, pg_catalog.nextval('credits.operation_id_seq'), $4::text::credits.operation_kind,"
-	"    $5, $6, $3, $2, $8, $12, $13 FROM total"
+	"    $5, $6, $3, $2, $8, $12, $13, total.total FROM total"
 	"  RETURNING operation_id"
 	"), batch AS ("
 	"  INSERT INTO credits.batches (account_id, batch_id, credit_type, source, package_id,"
@@ -116,21 +118,17 @@ static CreditsStatement write_grant = {
 };
 
 /*
- * granted_at + expires_after as a local date and time in the account's
- * time zone, so that "12 months" from 31 January lands on 31 January
- * whatever daylight saving did in between.
+ * A membership sold: $1 account, $2 operation (the membership id),
+ * $3 package, $4 price, $5 currency, $6 country, $7 payment_ref, $8 now
  */
-static TimestampTz
-credits_local_expiry(TimestampTz granted_at, const Interval *validity,
-					 const char *timezone)
-{
-	Datum		zone = CStringGetTextDatum(timezone);
-	Datum		local;
-
-	local = DirectFunctionCall2(timestamptz_zone, zone, TimestampTzGetDatum(granted_at));
-	local = DirectFunctionCall2(timestamp_pl_interval, local, IntervalPGetDatum(validity));
-	return DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, zone, local));
-}
+static CreditsStatement record_membership_sale = {
+	.sql = "INSERT INTO credits.sales (account_id, operation_id, package_id, membership_id,"
+	" price, currency, country, payment_ref, sold_at)"
+	" VALUES ($1, $2, $3, $2, $4, $5, $6, $7, $8)",
+	.nargs = 8,
+	.argtypes = {INT8OID, INT8OID, INT8OID, NUMERICOID, TEXTOID, TEXTOID, TEXTOID,
+	TIMESTAMPTZOID}
+};
 
 #define TEXT_OR_NULL(t) ((t) == NULL ? (Datum) 0 : PointerGetDatum(t))
 #define NULL_FLAG(t) ((t) == NULL ? 'n' : ' ')
@@ -164,8 +162,8 @@ credits_grant(GrantRequest *grant)
 	credits_require_member(&account, "receive");
 
 	if (grant->expires_in_local_time)
-		grant->expires_at = credits_local_expiry(grant->valid_from, &grant->validity,
-												 account.timezone);
+		grant->expires_at = credits_local_time_after(grant->valid_from, &grant->validity,
+													 account.timezone);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(grant->account_id);
@@ -219,6 +217,57 @@ credits_service_list(ArrayType *services)
 	return services;
 }
 
+/*
+ * Sells a membership package: under the account lock, a retry returns the
+ * first membership; otherwise an operation (whose id is the membership's),
+ * the membership, stacked after the account's current one of the same
+ * package, and the sale.  Returns the membership id.
+ */
+static int64
+credits_grant_membership(GrantRequest *grant, const Interval *period)
+{
+	CreditsAccount account;
+	CreditsPriorOperation prior;
+	CreditsMovement movement;
+	CreditsOperation operation = {0};
+	TimestampTz now;
+	int64		membership_id;
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	credits_lock_account(grant->account_id, true, &account);
+	if (credits_find_prior_operation(grant->account_id, grant->idempotency_key,
+									 grant->request, &prior))
+		return prior.operation_id;
+	credits_require_member(&account, "receive");
+
+	now = credits_now();
+	credits_movement_start(&movement, grant->account_id, NULL, credits_numeric_zero(), now);
+	operation.kind = grant->kind;
+	operation.idempotency_key = grant->idempotency_key;
+	operation.request = grant->request;
+	operation.amount = credits_numeric_zero();
+	operation.reference = grant->payment_ref;
+	membership_id = credits_movement_finish(&movement, &operation);
+
+	credits_start_membership(grant->account_id, membership_id, grant->package_id,
+							 grant->valid_from, period, account.timezone,
+							 grant->service_ids, now);
+
+	values[0] = Int64GetDatum(grant->account_id);
+	values[1] = Int64GetDatum(membership_id);
+	values[2] = Int64GetDatum(grant->package_id);
+	values[3] = NumericGetDatum(grant->price);
+	values[4] = PointerGetDatum(grant->currency);
+	values[5] = PointerGetDatum(grant->country);
+	nulls[5] = grant->country ? ' ' : 'n';
+	values[6] = PointerGetDatum(grant->payment_ref);
+	nulls[6] = grant->payment_ref ? ' ' : 'n';
+	values[7] = TimestampTzGetDatum(now);
+	credits_execute(&record_membership_sale, values, nulls, 0);
+	return membership_id;
+}
+
 Datum
 credits_grant_package(PG_FUNCTION_ARGS)
 {
@@ -269,13 +318,22 @@ credits_grant_package(PG_FUNCTION_ARGS)
 				 errhint("Set credits.packages.active to true to sell it again.")));
 
 	grant.credit_type = DatumGetTextPP(credits_result_datum(0, 1, &isnull));
-	grant.amount = credits_result_numeric(0, 2);
 	grant.price = credits_result_numeric(0, 3);
 	grant.currency = DatumGetTextPP(credits_result_datum(0, 4, &isnull));
 	field = credits_result_datum(0, 5, &isnull);
 	grant.country = isnull ? NULL : DatumGetTextPP(field);
 	field = credits_result_datum(0, 8, &isnull);
 	grant.service_ids = isnull ? NULL : credits_service_list(DatumGetArrayTypeP(field));
+
+	field = credits_result_datum(0, 11, &isnull);
+	if (!isnull)
+	{
+		/* a membership package: a period of access, no credits */
+		batch_id = credits_grant_membership(&grant, DatumGetIntervalP(field));
+		SPI_finish();
+		PG_RETURN_INT64(batch_id);
+	}
+	grant.amount = credits_result_numeric(0, 2);
 
 	permanent = DatumGetBool(credits_result_datum(0, 7, &isnull));
 	field = credits_result_datum(0, 6, &isnull);
@@ -355,6 +413,44 @@ credits_grant_credits(PG_FUNCTION_ARGS)
 
 	batch_id = credits_grant(&grant);
 
+	SPI_finish();
+	PG_RETURN_INT64(batch_id);
+}
+
+/*
+ * Credits instead of a money refund: a permanent batch with source refund
+ * and the reason as its reference.  Returns the batch id.
+ */
+Datum
+credits_refund_as_credits(PG_FUNCTION_ARGS)
+{
+	GrantRequest grant = {0};
+	StringInfoData request;
+	int64		batch_id;
+
+	credits_require_arg(fcinfo, 0, "account_id");
+	credits_require_arg(fcinfo, 1, "amount");
+	credits_require_arg(fcinfo, 2, "reason");
+	credits_require_arg(fcinfo, 3, "credit_type");
+	grant.account_id = PG_GETARG_INT64(0);
+	grant.amount = credits_checked_amount(PG_GETARG_NUMERIC(1), "amount");
+	grant.reference = PG_GETARG_TEXT_PP(2);
+	grant.credit_type = PG_GETARG_TEXT_PP(3);
+	grant.idempotency_key = credits_optional_text(fcinfo, 4);
+	grant.kind = "refund_as_credits";
+	grant.source = "refund";
+	grant.valid_from = GetCurrentTransactionStartTimestamp();
+	grant.expires_at = DT_NOEND;
+
+	credits_request_start(&request, grant.kind);
+	credits_request_add_numeric(&request, "amount", grant.amount);
+	credits_request_add_text(&request, "reason", grant.reference);
+	credits_request_add_text(&request, "credit_type", grant.credit_type);
+	grant.request = request.data;
+
+	SPI_connect();
+	credits_require_credit_type(grant.credit_type);
+	batch_id = credits_grant(&grant);
 	SPI_finish();
 	PG_RETURN_INT64(batch_id);
 }

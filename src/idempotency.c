@@ -18,7 +18,11 @@
 #include "utils/builtins.h"
 
 static CreditsStatement find_operation = {
-	.sql = "SELECT o.operation_id, o.request, o.amount FROM credits.operations AS o"
+	.sql = "SELECT o.operation_id, o.request, o.amount, o.membership_id,"
+	" COALESCE(o.balance_after, (SELECT l.balance_after FROM credits.ledger AS l"
+	"   WHERE l.account_id = o.account_id AND l.operation_id = o.operation_id"
+	"   ORDER BY l.entry_no DESC LIMIT 1))"
+	" FROM credits.operations AS o"
 	" WHERE o.account_id = $1 AND o.idempotency_key = $2",
 	.nargs = 2,
 	.argtypes = {INT8OID, TEXTOID}
@@ -57,5 +61,12 @@ credits_find_prior_operation(int64 account_id, text *idempotency_key,
 
 	prior->operation_id = credits_result_int64(0, 1);
 	prior->amount = credits_result_numeric(0, 3);
+	{
+		Datum		field = credits_result_datum(0, 4, &isnull);
+
+		prior->membership_id = isnull ? 0 : DatumGetInt64(field);
+		field = credits_result_datum(0, 5, &isnull);
+		prior->balance_after = isnull ? credits_numeric_zero() : DatumGetNumeric(field);
+	}
 	return true;
 }

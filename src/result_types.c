@@ -1,12 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * result_types.c
- *	  Builds credits.redemption values (with their credits.allocation[])
- *	  from what a redemption drew, for the first call and for a retry.
+ *	  Builds the composite results of the write paths, with their
+ *	  credits.allocation[] lists: credits.redemption and credits.refund
+ *	  (operation_id, amount, balance_after, allocations[, membership_id])
+ *	  and credits.hold (hold_id, amount, hold_until, allocations,
+ *	  membership_id).
  *
- * The type ids and tuple descriptors are looked up once per backend and
- * kept until a change to pg_type invalidates them (for example when the
- * extension is dropped and created again).  This file takes no locks.
+ * Each function's result descriptor, and the allocation type, are looked
+ * up once per backend and kept until a change to pg_type or pg_proc
+ * invalidates them (for example when the extension is dropped, created or
+ * updated).  This file takes no locks.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,11 +25,21 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+/* The result types of our functions: a handful */
+#define RESULT_CACHE_SIZE 16
+
+typedef struct ResultType
+{
+	Oid			function;
+	TupleDesc	descriptor;
+} ResultType;
+
 typedef struct ResultTypeCache
 {
-	bool		valid;
 	MemoryContext context;
-	TupleDesc	redemption;
+	int			count;
+	ResultType	entries[RESULT_CACHE_SIZE];
+	/* the element type of every allocations attribute */
 	TupleDesc	allocation;
 	Oid			allocation_type;
 	int16		allocation_typlen;
@@ -41,7 +55,9 @@ invalidate_result_types(Datum arg, int cacheid, uint32 hashvalue)
 	(void) arg;
 	(void) cacheid;
 	(void) hashvalue;
-	result_types.valid = false;
+	result_types.count = 0;
+	result_types.allocation = NULL;
+	MemoryContextReset(result_types.context);
 }
 
 void
@@ -51,35 +67,51 @@ credits_result_types_init(void)
 												 "credits result types",
 												 ALLOCSET_SMALL_SIZES);
 	CacheRegisterSyscacheCallback(TYPEOID, invalidate_result_types, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, invalidate_result_types, (Datum) 0);
 }
 
-static void
-load_result_types(FunctionCallInfo fcinfo)
+/*
+ * The calling function's result descriptor.  Its fourth attribute is the
+ * allocations array, whose element type is loaded with the first one.
+ */
+static TupleDesc
+result_descriptor(FunctionCallInfo fcinfo)
 {
-	TupleDesc	redemption;
-	Oid			allocation_array_type;
+	Oid			function = fcinfo->flinfo->fn_oid;
+	TupleDesc	descriptor;
 	MemoryContext old;
 
-	MemoryContextReset(result_types.context);
+	for (int i = 0; i < result_types.count; i++)
+		if (result_types.entries[i].function == function)
+			return result_types.entries[i].descriptor;
+
+	if (result_types.count == RESULT_CACHE_SIZE)
+		invalidate_result_types((Datum) 0, 0, 0);
+
 	old = MemoryContextSwitchTo(result_types.context);
+	if (get_call_result_type(fcinfo, NULL, &descriptor) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "credits functions must return a composite type here");
+	descriptor = BlessTupleDesc(CreateTupleDescCopy(descriptor));
+	if (result_types.allocation == NULL)
+	{
+		Oid			array_type = TupleDescAttr(descriptor, 3)->atttypid;
 
-	if (get_call_result_type(fcinfo, NULL, &redemption) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "credits redemption functions must return a composite type");
-	result_types.redemption = BlessTupleDesc(CreateTupleDescCopy(redemption));
-
-	allocation_array_type = TupleDescAttr(result_types.redemption, 3)->atttypid;
-	result_types.allocation_type = get_element_type(allocation_array_type);
-	if (!OidIsValid(result_types.allocation_type))
-		elog(ERROR, "credits.redemption.allocations must be an array");
-	result_types.allocation =
-		BlessTupleDesc(lookup_rowtype_tupdesc_copy(result_types.allocation_type, -1));
-	get_typlenbyvalalign(result_types.allocation_type,
-						 &result_types.allocation_typlen,
-						 &result_types.allocation_typbyval,
-						 &result_types.allocation_typalign);
-
+		result_types.allocation_type = get_element_type(array_type);
+		if (!OidIsValid(result_types.allocation_type))
+			elog(ERROR, "the allocations of a credits result must be an array");
+		result_types.allocation =
+			BlessTupleDesc(lookup_rowtype_tupdesc_copy(result_types.allocation_type, -1));
+		get_typlenbyvalalign(result_types.allocation_type,
+							 &result_types.allocation_typlen,
+							 &result_types.allocation_typbyval,
+							 &result_types.allocation_typalign);
+	}
 	MemoryContextSwitchTo(old);
-	result_types.valid = true;
+
+	result_types.entries[result_types.count].function = function;
+	result_types.entries[result_types.count].descriptor = descriptor;
+	result_types.count++;
+	return descriptor;
 }
 
 void
@@ -90,13 +122,11 @@ credits_allocations_init(CreditsAllocations *allocations)
 	allocations->batch_ids = palloc(sizeof(int64) * allocations->capacity);
 	allocations->amounts = palloc(sizeof(Numeric) * allocations->capacity);
 	allocations->expires_at = palloc(sizeof(TimestampTz) * allocations->capacity);
-	allocations->balances_after = palloc(sizeof(Numeric) * allocations->capacity);
 }
 
 void
 credits_allocations_add(CreditsAllocations *allocations, int64 batch_id,
-						Numeric amount, TimestampTz expires_at,
-						Numeric balance_after)
+						Numeric amount, TimestampTz expires_at)
 {
 	if (allocations->count == allocations->capacity)
 	{
@@ -107,54 +137,77 @@ credits_allocations_add(CreditsAllocations *allocations, int64 batch_id,
 										sizeof(Numeric) * allocations->capacity);
 		allocations->expires_at = repalloc(allocations->expires_at,
 										   sizeof(TimestampTz) * allocations->capacity);
-		allocations->balances_after = repalloc(allocations->balances_after,
-											   sizeof(Numeric) * allocations->capacity);
 	}
 	allocations->batch_ids[allocations->count] = batch_id;
 	allocations->amounts[allocations->count] = amount;
 	allocations->expires_at[allocations->count] = expires_at;
-	allocations->balances_after[allocations->count] = balance_after;
 	allocations->count++;
 }
 
-/*
- * The credits.redemption datum, built in the current memory context
- * (callers switch to theirs before SPI_finish).
- */
-Datum
-credits_redemption_datum(FunctionCallInfo fcinfo, int64 operation_id,
-						 Numeric amount, Numeric balance_after,
-						 const CreditsAllocations *allocations)
+static Datum
+allocation_array(const CreditsAllocations *allocations)
 {
-	Datum	   *elements;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
-	ArrayType  *array;
+	Datum	   *elements = palloc(sizeof(Datum) * Max(allocations->count, 1));
 
-	if (!result_types.valid)
-		load_result_types(fcinfo);
-
-	elements = palloc(sizeof(Datum) * Max(allocations->count, 1));
 	for (int i = 0; i < allocations->count; i++)
 	{
 		Datum		fields[3];
-		bool		field_nulls[3] = {false, false, false};
+		bool		nulls[3] = {false, false, false};
 
 		fields[0] = Int64GetDatum(allocations->batch_ids[i]);
 		fields[1] = NumericGetDatum(allocations->amounts[i]);
 		fields[2] = TimestampTzGetDatum(allocations->expires_at[i]);
 		elements[i] = HeapTupleGetDatum(heap_form_tuple(result_types.allocation,
-														fields, field_nulls));
+														fields, nulls));
 	}
-	array = construct_array(elements, allocations->count,
-							result_types.allocation_type,
-							result_types.allocation_typlen,
-							result_types.allocation_typbyval,
-							result_types.allocation_typalign);
+	return PointerGetDatum(construct_array(elements, allocations->count,
+										   result_types.allocation_type,
+										   result_types.allocation_typlen,
+										   result_types.allocation_typbyval,
+										   result_types.allocation_typalign));
+}
+
+/*
+ * A credits.redemption or credits.refund, in the current memory context
+ * (callers switch to theirs before SPI_finish).  membership_id (0: none)
+ * fills the fifth attribute where the type has one.
+ */
+Datum
+credits_redemption_datum(FunctionCallInfo fcinfo, int64 operation_id,
+						 Numeric amount, Numeric balance_after,
+						 const CreditsAllocations *allocations, int64 membership_id)
+{
+	TupleDesc	descriptor = result_descriptor(fcinfo);
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, true};
 
 	values[0] = Int64GetDatum(operation_id);
 	values[1] = NumericGetDatum(amount);
 	values[2] = NumericGetDatum(balance_after);
-	values[3] = PointerGetDatum(array);
-	return HeapTupleGetDatum(heap_form_tuple(result_types.redemption, values, nulls));
+	values[3] = allocation_array(allocations);
+	values[4] = Int64GetDatum(membership_id);
+	nulls[4] = membership_id == 0;
+	return HeapTupleGetDatum(heap_form_tuple(descriptor, values, nulls));
+}
+
+/*
+ * A credits.hold, in the current memory context.
+ */
+Datum
+credits_hold_datum(FunctionCallInfo fcinfo, int64 hold_id, Numeric amount,
+				   bool has_hold_until, TimestampTz hold_until,
+				   const CreditsAllocations *allocations, int64 membership_id)
+{
+	TupleDesc	descriptor = result_descriptor(fcinfo);
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	values[0] = Int64GetDatum(hold_id);
+	values[1] = NumericGetDatum(amount);
+	values[2] = TimestampTzGetDatum(hold_until);
+	nulls[2] = !has_hold_until;
+	values[3] = allocation_array(allocations);
+	values[4] = Int64GetDatum(membership_id);
+	nulls[4] = membership_id == 0;
+	return HeapTupleGetDatum(heap_form_tuple(descriptor, values, nulls));
 }
