@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * expire.c
- *	  credits.expire_batches: zeroes batches past their expires_at, with
- *	  one expire ledger entry each, a batch of accounts at a time.
+ *	  credits.expire_batches: zeroes what is left (and not held) of batches
+ *	  past their expires_at, with one expire ledger entry each, a batch of
+ *	  accounts at a time.
  *
  * Locking
  *	  First statement: the rows of accounts that have due batches are
@@ -45,7 +46,9 @@ static CreditsStatement lock_due_accounts = {
 };
 
 /*
- * $1 locked accounts, $2 now, $3 at most this many batches.
+ * $1 locked accounts, $2 now, $3 at most this many batches.  What expires
+ * of a batch is what no hold keeps (remaining - held); held credits stay
+ * with their hold, which expires them when it gives them back.
  *
  * Everything per row is computed in one pass over the due batches, with
  * window functions: the entry number within the account, the credits of
@@ -59,7 +62,7 @@ static CreditsStatement lock_due_accounts = {
  */
 static CreditsStatement expire_due_batches = {
 	.sql = "WITH due AS ("
-	"  SELECT b.account_id, b.batch_id, b.credit_type, b.remaining"
+	"  SELECT b.account_id, b.batch_id, b.credit_type, b.remaining - b.held AS remaining"
 	"  FROM credits.batches AS b"
 	"  WHERE b.account_id = ANY ($1) AND b.is_open AND b.expires_at <= $2"
 	"  ORDER BY b.account_id, b.credit_type, b.batch_id"
@@ -87,7 +90,7 @@ static CreditsStatement expire_due_batches = {
 	"  SELECT e.account_id, e.operation_id, 'expire_batches', 'expire_batches', e.account_expired, $2"
 	"  FROM expiring AS e WHERE e.entry_no = 1"
 	"), zeroed AS ("
-	"  UPDATE credits.batches AS b SET remaining = 0, is_open = false"
+	"  UPDATE credits.batches AS b SET remaining = b.held, is_open = false"
 	"  FROM expiring AS e"
 	"  WHERE b.account_id = e.account_id AND b.batch_id = e.batch_id"
 	"), entries AS ("
