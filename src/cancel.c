@@ -91,11 +91,14 @@ cancellation_rule(bool has_service, int64 service_id, TimestampTz starts_at,
 	return "late_cancellation";
 }
 
+/* amount x share, written without trailing zeros (2 x 0.5 is 1, not 1.0) */
 static Numeric
 times(Numeric amount, Numeric share)
 {
-	return DatumGetNumeric(DirectFunctionCall2(numeric_mul, NumericGetDatum(amount),
-											   NumericGetDatum(share)));
+	Datum		product = DirectFunctionCall2(numeric_mul, NumericGetDatum(amount),
+											  NumericGetDatum(share));
+
+	return DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale, product));
 }
 
 Datum

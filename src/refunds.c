@@ -169,6 +169,11 @@ credits_refund_into(CreditsMovement *movement, int64 operation_id, Numeric amoun
 static void
 report_refund_exceeds(int64 operation_id, Numeric amount, Numeric refundable)
 {
+	if (credits_numeric_is_zero(refundable))
+		ereport(ERROR,
+				(errcode(ERRCODE_CREDITS_REFUND_EXCEEDS),
+				 errmsg("redemption " INT64_FORMAT " has nothing left to refund", operation_id),
+				 errdetail("It was refunded in full, or spent no credits.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_CREDITS_REFUND_EXCEEDS),
 			 errmsg("cannot refund %s credits of redemption " INT64_FORMAT,
