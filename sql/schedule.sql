@@ -8,6 +8,10 @@ CREATE EXTENSION pg_cron;
 SELECT credits.grant_credits(1, 4, expires_at => now() - interval '1 day',
                              valid_from => now() - interval '1 month') AS expired_batch;
 SELECT credits.grant_credits(1, 6) AS permanent_batch;
+-- and an overdue hold, which the same job releases
+SELECT credits.grant_credits(2, 3) AS batch_id;
+SELECT (credits.hold_credits(2, 2, hold_until => now() - interval '1 minute')).hold_id AS overdue_hold \gset
+SELECT credits.balance(2) AS available_while_held;
 
 SELECT credits.schedule_expiry(NULL);
 SELECT credits.schedule_expiry('* * * * *') > 0 AS scheduled;
@@ -31,6 +35,8 @@ $$;
 SELECT status, command FROM cron.job_run_details ORDER BY runid LIMIT 1;
 SELECT kind, batch_id, delta, balance_after FROM credits.ledger WHERE kind = 'expire';
 SELECT credits.balance(1), (SELECT total FROM credits.account_totals WHERE account_id = 1) AS total;
+SELECT status, released FROM credits.holds WHERE hold_id = :overdue_hold;
+SELECT credits.balance(2) AS available_after_release;
 
 SELECT credits.unschedule_expiry() AS removed, credits.unschedule_expiry() AS removed_again;
 SELECT count(*) AS jobs FROM cron.job;
