@@ -8,17 +8,22 @@ CREATE EXTENSION credits;
 
 \echo
 \echo '== The salon''s catalogue: services priced in credits, packages for sale'
-INSERT INTO credits.services (service_id, name, credit_cost) VALUES
-    (1, 'Premium Facial', 2),
-    (2, 'Basic Facial', 1);
+-- facials: cancel 24 hours ahead for all credits back, later for half
+INSERT INTO credits.services (service_id, name, credit_cost, cancel_window, late_cancel_share) VALUES
+    (1, 'Premium Facial', 2, '24 hours', 0.5),
+    (2, 'Basic Facial', 1, '24 hours', 0.5),
+    (4, 'Sauna', 1, '0', 0);
 INSERT INTO credits.services (service_id, name, credit_cost, accepts_credits) VALUES
     (3, 'Hair colour', 3, false);
 INSERT INTO credits.packages (package_id, name, credits, price, currency, country, expires_after, short_info, listing_order) VALUES
     (1, '5-Session Wellness Package', 5, 90, 'MYR', 'MY', '12 months', 'Five facial credits, valid 12 months', 1);
 INSERT INTO credits.packages (package_id, name, credits, price, currency, country, permanent, short_info, listing_order) VALUES
     (2, 'Top-up 3', 3, 60, 'MYR', 'MY', true, 'Three credits that never expire', 2);
+INSERT INTO credits.packages (package_id, name, price, currency, country, membership_period, service_ids, short_info, listing_order) VALUES
+    (3, 'Spa Pass', 80, 'MYR', 'MY', '1 month', '{4}', 'A month of sauna, no credits needed', 3);
 SELECT service_id, name, accepts_credits, credit_cost FROM credits.services ORDER BY service_id;
-SELECT name, credits, price, currency, coalesce(expires_after::text, 'never') AS valid_for
+SELECT name, coalesce(credits::text || ' credits', membership_period::text || ' of access') AS sells,
+       price, currency, CASE WHEN permanent THEN 'never' ELSE coalesce(expires_after::text, '') END AS credits_expire
   FROM credits.packages ORDER BY listing_order;
 
 \echo
@@ -79,6 +84,28 @@ SELECT credits.redeem_service(1001, 1, quantity => 6);
 \set ON_ERROR_STOP on
 
 \echo
+\echo '== She books a Premium Facial for tomorrow 10:00: 2 credits are held, not yet spent'
+SELECT (h).hold_id, (h).amount, a.batch_id, a.amount AS held
+  FROM credits.hold_service(1001, 1, reference => 'booking 79',
+                            hold_until => date_trunc('day', now()) + interval '1 day 11 hours') AS h,
+       unnest((h).allocations) AS a \gset facial_
+SELECT :facial_hold_id AS hold_id, :facial_amount AS credits_held, credits.balance(1001) AS spendable_now;
+\echo 'She cancels this morning, less than 24 hours ahead: a late cancellation, half comes back'
+SELECT rule, returned, kept
+  FROM credits.cancel_booking(1001, :facial_hold_id,
+                              starts_at => date_trunc('day', now()) + interval '1 day 10 hours',
+                              cancelled_at => date_trunc('day', now()) + interval '1 day 9 hours');
+SELECT credits.balance(1001) AS spendable_now;
+
+\echo
+\echo '== She buys a Spa Pass: a month of sauna, paid by the membership instead of credits'
+SELECT credits.grant_package(1001, 3, payment_ref => 'pay_5003') AS membership_id;
+SELECT credits.has_access(1001, 4) AS sauna_access;
+SELECT (r).amount AS credits_spent, (r).membership_id IS NOT NULL AS membership_paid
+  FROM credits.redeem_service(1001, 4, reference => 'sauna visit') AS r;
+SELECT package_name, starts_at::date, ends_at::date, visits FROM credits.account_memberships(1001);
+
+\echo
 \echo '== Her history, newest first'
 SELECT created_at::date AS day, kind, delta, balance_after,
        coalesce(package_name, '') AS package, coalesce(reference, '') AS reference
@@ -99,3 +126,8 @@ SELECT * FROM credits.verify_ledger();
 \echo '== Sales for the report'
 SELECT p.name, s.price, s.currency, s.country, s.payment_ref
   FROM credits.sales s JOIN credits.packages p USING (package_id) ORDER BY s.operation_id;
+
+\echo
+\echo '== Booking records: the cancellation and the rule that applied'
+SELECT booked_with, s.name AS service, rule, returned, kept
+  FROM credits.cancellations c JOIN credits.services s USING (service_id);

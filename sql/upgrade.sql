@@ -43,24 +43,64 @@ SELECT (h).amount FROM credits.hold_credits(1, 2) AS h;
 SELECT batch_id, remaining, held FROM credits.account_batches(1);
 SELECT count(*) AS problems FROM credits.verify_ledger();
 
--- a fresh install gives the same objects as the upgrade
-CREATE TEMP TABLE upgraded AS
-SELECT pg_describe_object(classid, objid, objsubid) AS object
-  FROM pg_depend WHERE refclassid = 'pg_extension'::regclass
-   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'credits') AND deptype = 'e';
+-- a fresh install (credits--1.1.sql) is the same as the upgrade, to the
+-- definition: columns, constraints, indexes, routines, types, enum labels
+-- in order, comments, privileges and the tables pg_dump carries
+CREATE FUNCTION pg_temp.credits_definitions() RETURNS SETOF text
+LANGUAGE sql AS $$
+    SELECT 'object ' || pg_describe_object(d.classid, d.objid, d.objsubid)
+      FROM pg_depend AS d
+     WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+       AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'credits')
+    UNION ALL
+    SELECT format('column %s.%s %s notnull=%s default=%s comment=%s', c.relname, a.attname,
+                  format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                  pg_get_expr(ad.adbin, ad.adrelid), col_description(c.oid, a.attnum))
+      FROM pg_class AS c
+      JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      LEFT JOIN pg_attrdef AS ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+     WHERE c.relnamespace = 'credits'::regnamespace
+    UNION ALL
+    SELECT format('constraint %s.%s %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid))
+      FROM pg_constraint AS c WHERE c.connamespace = 'credits'::regnamespace
+    UNION ALL
+    SELECT format('index %s', pg_get_indexdef(i.indexrelid))
+      FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
+     WHERE c.relnamespace = 'credits'::regnamespace
+    UNION ALL
+    SELECT format('relation %s %s %s acl=%s comment=%s', c.relname, c.relkind, c.reloptions,
+                  c.relacl, obj_description(c.oid, 'pg_class'))
+      FROM pg_class AS c WHERE c.relnamespace = 'credits'::regnamespace
+    UNION ALL
+    SELECT format('routine %s acl=%s secdef=%s config=%s comment=%s body=%s',
+                  p.oid::regprocedure, p.proacl, p.prosecdef, p.proconfig,
+                  obj_description(p.oid, 'pg_proc'), md5(pg_get_functiondef(p.oid)))
+      FROM pg_proc AS p WHERE p.pronamespace = 'credits'::regnamespace
+    UNION ALL
+    SELECT format('type %s acl=%s comment=%s labels=%s', t.oid::regtype, t.typacl,
+                  obj_description(t.oid, 'pg_type'),
+                  (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
+                     FROM pg_enum AS e WHERE e.enumtypid = t.oid))
+      FROM pg_type AS t WHERE t.typnamespace = 'credits'::regnamespace
+    UNION ALL
+    SELECT format('dumped %s %s', x.relation::regclass, x.condition)
+      FROM pg_extension AS e,
+           unnest(e.extconfig, e.extcondition) AS x(relation, condition)
+     WHERE e.extname = 'credits'
+$$;
+CREATE TEMP TABLE upgraded AS SELECT pg_temp.credits_definitions() AS definition;
+SELECT count(*) > 300 AS compared_many_definitions FROM upgraded;
 DROP EXTENSION credits;
 CREATE EXTENSION credits;
 SELECT extversion FROM pg_extension WHERE extname = 'credits';
-SELECT count(*) AS differences FROM (
-    (SELECT object FROM upgraded
-     EXCEPT SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
-             WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
-               AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'credits'))
-    UNION ALL
-    (SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
-      WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
-        AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'credits')
-     EXCEPT SELECT object FROM upgraded)) AS d;
+-- the role's grant is the one difference an upgrade keeps: make it again
+GRANT EXECUTE ON FUNCTION credits.account_batches(bigint) TO credits_upgrade_portal;
+SELECT 'only after upgrade' AS side, definition FROM upgraded
+EXCEPT SELECT 'only after upgrade', pg_temp.credits_definitions()
+UNION ALL
+SELECT 'only in fresh install', d FROM pg_temp.credits_definitions() AS d
+EXCEPT SELECT 'only in fresh install', definition FROM upgraded
+ORDER BY 1, 2;
 
 DROP EXTENSION credits;
 DROP OWNED BY credits_upgrade_portal;
