@@ -61,7 +61,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE
     TO credits_admin;
 GRANT USAGE ON SEQUENCE credits.package_id_seq TO credits_admin;
 GRANT SELECT ON credits.batches, credits.account_totals, credits.operations,
-    credits.ledger, credits.sales
+    credits.ledger, credits.sales, credits.holds, credits.hold_allocations,
+    credits.memberships, credits.membership_visits, credits.cancellations
     TO credits_admin;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA credits TO credits_admin;
 GRANT EXECUTE ON PROCEDURE credits.run_expiry(integer) TO credits_admin;
