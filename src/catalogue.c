@@ -145,3 +145,32 @@ credits_require_same_credit_type(const CreditsService *service, text *credit_typ
 				 errmsg("service " INT64_FORMAT " is paid in credit type \"%s\", not \"%s\"",
 						service->service_id, service_type, asked_type)));
 }
+
+/*
+ * A service a caller names next to a credit type (redeem_credits,
+ * hold_credits): it must exist, accept credits and be paid in that type.
+ */
+void
+credits_check_service_for(int64 service_id, text *credit_type)
+{
+	CreditsService service;
+
+	credits_find_service(service_id, &service);
+	credits_require_accepts_credits(&service);
+	credits_require_same_credit_type(&service, credit_type);
+}
+
+/*
+ * What booking quantity units of a service costs, in which credit type
+ * (redeem_service, hold_service): it must exist and accept credits.
+ */
+Numeric
+credits_price_service(int64 service_id, int32 quantity, text **credit_type)
+{
+	CreditsService service;
+
+	credits_find_service(service_id, &service);
+	credits_require_accepts_credits(&service);
+	*credit_type = service.credit_type;
+	return credits_service_charge(&service, quantity);
+}

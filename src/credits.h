@@ -130,6 +130,8 @@ extern void credits_require_services(ArrayType *service_ids);
 extern void credits_require_same_credit_type(const CreditsService *service,
 											 text *credit_type);
 extern Numeric credits_service_charge(const CreditsService *service, int32 quantity);
+extern void credits_check_service_for(int64 service_id, text *credit_type);
+extern Numeric credits_price_service(int64 service_id, int32 quantity, text **credit_type);
 extern void credits_check_quantity(int32 quantity);
 
 /* accounts.c: the per-account lock */

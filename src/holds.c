@@ -460,13 +460,7 @@ credits_hold_credits(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	if (request.has_service)
-	{
-		CreditsService service;
-
-		credits_find_service(request.service_id, &service);
-		credits_require_accepts_credits(&service);
-		credits_require_same_credit_type(&service, request.credit_type);
-	}
+		credits_check_service_for(request.service_id, request.credit_type);
 	result = credits_hold(fcinfo, &request);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
@@ -477,7 +471,6 @@ credits_hold_service(PG_FUNCTION_ARGS)
 {
 	HoldRequest request = {0};
 	StringInfoData request_text;
-	CreditsService service;
 	Datum		result;
 
 	credits_require_arg(fcinfo, 0, "account_id");
@@ -494,10 +487,8 @@ credits_hold_service(PG_FUNCTION_ARGS)
 	request.idempotency_key = credits_optional_text(fcinfo, 5);
 
 	SPI_connect();
-	credits_find_service(request.service_id, &service);
-	credits_require_accepts_credits(&service);
-	request.credit_type = service.credit_type;
-	request.amount = credits_service_charge(&service, request.quantity);
+	request.amount = credits_price_service(request.service_id, request.quantity,
+										  &request.credit_type);
 
 	credits_request_start(&request_text, request.kind);
 	credits_request_add_int64(&request_text, "service_id", false, request.service_id);

@@ -190,13 +190,7 @@ credits_redeem_credits(PG_FUNCTION_ARGS)
 	SPI_connect();
 
 	if (redeem.has_service)
-	{
-		CreditsService service;
-
-		credits_find_service(redeem.service_id, &service);
-		credits_require_accepts_credits(&service);
-		credits_require_same_credit_type(&service, redeem.credit_type);
-	}
+		credits_check_service_for(redeem.service_id, redeem.credit_type);
 
 	result = credits_redeem(fcinfo, &redeem);
 	SPI_finish();
@@ -208,7 +202,6 @@ credits_redeem_service(PG_FUNCTION_ARGS)
 {
 	RedeemRequest redeem = {0};
 	StringInfoData request;
-	CreditsService service;
 	Datum		result;
 
 	credits_require_arg(fcinfo, 0, "account_id");
@@ -226,10 +219,8 @@ credits_redeem_service(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 
-	credits_find_service(redeem.service_id, &service);
-	credits_require_accepts_credits(&service);
-	redeem.credit_type = service.credit_type;
-	redeem.amount = credits_service_charge(&service, redeem.quantity);
+	redeem.amount = credits_price_service(redeem.service_id, redeem.quantity,
+										  &redeem.credit_type);
 
 	credits_request_start(&request, redeem.kind);
 	credits_request_add_int64(&request, "service_id", false, redeem.service_id);
