@@ -11,8 +11,13 @@
  *	  locked FOR UPDATE (accounts.c).  Then, in statements that each see
  *	  what was committed before the lock was granted: the idempotency key
  *	  is looked up; a covering membership is looked for (redeem_service);
- *	  the spendable batches are read in consumption order (draw.c); each
- *	  batch drawn is updated by primary key, and one statement records the
+ *	  then, when the first spendable batch in consumption order covers the
+ *	  amount (the common case), one statement draws from it, writes its
+ *	  ledger entry, the running total and the operation, so that the
+ *	  account is held for as short a time as possible; otherwise (or if
+ *	  that statement finds the first batch short and writes nothing) the
+ *	  spendable batches are read in consumption order (draw.c), each batch
+ *	  drawn is updated by primary key, and one statement records the
  *	  operation, its ledger entries and the running total (movement.c).
  *	  Batches are not locked separately: every writer of an account's
  *	  batches holds its account's row lock.
@@ -40,6 +45,51 @@ typedef struct RedeemRequest
 	text	   *idempotency_key;
 	const char *request;
 } RedeemRequest;
+
+/*
+ * A redemption from the first spendable batch alone, if it covers the
+ * amount: $1 account, $2 credit type, $3 service, $4 now, $5 amount,
+ * $6 operation kind, $7 key, $8 request, $9 reference.  Every write hangs
+ * on the batch drawn, so a first batch that is short writes nothing and
+ * returns no row.  The batch is drawn first (a serialization error under
+ * REPEATABLE READ comes before anything else is written).
+ */
+static CreditsStatement redeem_from_first_batch = {
+	.sql = "WITH first AS ("
+	"  SELECT b.batch_id, b.remaining - b.held AS available, b.expires_at"
+	"  FROM credits.batches AS b"
+	"  WHERE " CREDITS_SPENDABLE_BATCH
+	"  ORDER BY " CREDITS_CONSUMPTION_ORDER
+	"  LIMIT 1"
+	"), drawn AS ("
+	"  UPDATE credits.batches AS b"
+	"  SET remaining = b.remaining - $5, is_open = b.remaining - $5 > b.held"
+	"  FROM first"
+	"  WHERE first.available >= $5 AND b.account_id = $1 AND b.batch_id = first.batch_id"
+	"  RETURNING b.batch_id, first.expires_at"
+	"), total AS ("
+	"  UPDATE credits.account_totals AS t SET total = t.total - $5"
+	"  FROM drawn WHERE t.account_id = $1 AND t.credit_type = $2"
+	"  RETURNING t.total"
+	"), operation AS ("
+	"  INSERT INTO credits.operations (account_id, operation_id, kind, idempotency_key,"
+	"    request, amount, credit_type, service_id, reference, created_at, balance_after)"
+	"  SELECT $1, pg_catalog.nextval('credits.operation_id_seq'), $6::text::credits.operation_kind,"
+	"    $7, $8, $5, $2, $3, $9, $4, total.total FROM total"
+	"  RETURNING operation_id"
+	"), entry AS ("
+	"  INSERT INTO credits.ledger (account_id, operation_id, entry_no, kind, batch_id,"
+	"    credit_type, delta, balance_after, service_id, reference, created_at)"
+	"  SELECT $1, operation.operation_id, 1, 'redeem', drawn.batch_id, $2, -$5,"
+	"    total.total, $3, $9, $4"
+	"  FROM operation, drawn, total"
+	")"
+	" SELECT operation.operation_id, drawn.batch_id, drawn.expires_at, total.total"
+	" FROM operation, drawn, total",
+	.nargs = 9,
+	.argtypes = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, NUMERICOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID}
+};
 
 static CreditsStatement prior_allocations = {
 	.sql = "SELECT l.batch_id, -l.delta, b.expires_at"
@@ -84,6 +134,43 @@ replay_redemption(FunctionCallInfo fcinfo, const RedeemRequest *redeem,
 	return result;
 }
 
+/*
+ * Tries the redemption from the first spendable batch alone.  True, with
+ * the operation, the batch drawn and the running total after, if that
+ * batch covered the amount and everything is written; false if nothing
+ * was written.
+ */
+static bool
+redeem_from_first(const RedeemRequest *redeem, TimestampTz now,
+				  CreditsAllocations *allocations, int64 *operation_id, Numeric *total)
+{
+	Datum		values[9];
+	char		nulls[9];
+	bool		isnull;
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(redeem->account_id);
+	values[1] = PointerGetDatum(redeem->credit_type);
+	values[2] = Int64GetDatum(redeem->service_id);
+	nulls[2] = redeem->has_service ? ' ' : 'n';
+	values[3] = TimestampTzGetDatum(now);
+	values[4] = NumericGetDatum(redeem->amount);
+	values[5] = CStringGetTextDatum(redeem->kind);
+	values[6] = PointerGetDatum(redeem->idempotency_key);
+	nulls[6] = redeem->idempotency_key ? ' ' : 'n';
+	values[7] = CStringGetTextDatum(redeem->request);
+	values[8] = PointerGetDatum(redeem->reference);
+	nulls[8] = redeem->reference ? ' ' : 'n';
+
+	if (credits_execute(&redeem_from_first_batch, values, nulls, 0) == 0)
+		return false;
+	*operation_id = credits_result_int64(0, 1);
+	credits_allocations_add(allocations, credits_result_int64(0, 2), redeem->amount,
+							DatumGetTimestampTz(credits_result_datum(0, 3, &isnull)));
+	*total = credits_result_numeric(0, 4);
+	return true;
+}
+
 static Datum
 credits_redeem(FunctionCallInfo fcinfo, RedeemRequest *redeem)
 {
@@ -115,6 +202,16 @@ credits_redeem(FunctionCallInfo fcinfo, RedeemRequest *redeem)
 	if (redeem->quantity > 0)
 		membership_id = credits_find_active_membership(redeem->account_id,
 													   redeem->service_id, now);
+	if (membership_id == 0 &&
+		redeem_from_first(redeem, now, &allocations, &operation_id, &total))
+	{
+		old = MemoryContextSwitchTo(result_context);
+		result = credits_redemption_datum(fcinfo, operation_id, redeem->amount, total,
+										  &allocations, 0);
+		MemoryContextSwitchTo(old);
+		return result;
+	}
+
 	if (membership_id != 0)
 	{
 		/* the membership pays: no credits drawn */
