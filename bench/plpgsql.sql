@@ -18,7 +18,8 @@
  *
  * Parameters carry the C functions' names, which are also column names, so
  * every function says #variable_conflict use_variable and every column
- * reference in its statements is qualified with a table alias.
+ * reference in its statements is qualified with a table alias (ON CONFLICT
+ * names the primary key constraint for the same reason).
  *
  * Not covered: membership packages (grant_package raises 0A000), the
  * service-priced redeem_service and hold_service, release_hold and the
@@ -327,7 +328,7 @@ BEGIN
        FOR UPDATE;
     IF NOT FOUND THEN
         INSERT INTO credits.accounts (account_id) VALUES (account_id)
-        ON CONFLICT (account_id) DO NOTHING;
+        ON CONFLICT ON CONSTRAINT accounts_pkey DO NOTHING;
         SELECT a.is_member, a.timezone INTO v_is_member, v_timezone
           FROM credits.accounts AS a
          WHERE a.account_id = account_id
@@ -377,7 +378,7 @@ BEGIN
     -- running total first, then the operation, the batch, its ledger row, the sale
     INSERT INTO credits.account_totals AS t (account_id, credit_type, total)
     VALUES (account_id, v_package.credit_type, v_package.credits)
-    ON CONFLICT (account_id, credit_type) DO UPDATE SET total = t.total + excluded.total
+    ON CONFLICT ON CONSTRAINT account_totals_pkey DO UPDATE SET total = t.total + excluded.total
     RETURNING t.total INTO v_total;
 
     INSERT INTO credits.operations (account_id, operation_id, kind, idempotency_key, request,
@@ -750,8 +751,8 @@ BEGIN
             v_left := v_left - v_take;
         END IF;
         IF v_rest <> 0 THEN
-            v_gone := CASE WHEN r.voided THEN 'void'
-                           WHEN r.expires_at <= v_now THEN 'expire' END;
+            v_gone := CASE WHEN r.voided THEN 'void'::credits.entry_kind
+                           WHEN r.expires_at <= v_now THEN 'expire'::credits.entry_kind END;
             IF v_gone IS NOT NULL THEN
                 v_kinds := v_kinds || v_gone;
                 v_batch_ids := v_batch_ids || r.batch_id;

@@ -324,10 +324,14 @@ replay_hold(FunctionCallInfo fcinfo, int64 account_id, int64 hold_id,
  * a membership that covers the service holds nothing and pays at capture;
  * otherwise the amount is drawn like a redemption and held.
  */
+/*
+ * result_context is the caller's memory, taken before SPI_connect: the
+ * result must outlive SPI_finish.
+ */
 static Datum
-credits_hold(FunctionCallInfo fcinfo, HoldRequest *request)
+credits_hold(FunctionCallInfo fcinfo, HoldRequest *request,
+             MemoryContext result_context)
 {
-	MemoryContext result_context = CurrentMemoryContext;
 	CreditsAccount account;
 	CreditsPriorOperation prior;
 	CreditsAllocations allocations;
@@ -432,6 +436,7 @@ hold_until_argument(FunctionCallInfo fcinfo, int argno, HoldRequest *request)
 Datum
 credits_hold_credits(PG_FUNCTION_ARGS)
 {
+	MemoryContext caller_context = CurrentMemoryContext;
 	HoldRequest request = {0};
 	StringInfoData request_text;
 	Datum		result;
@@ -461,7 +466,7 @@ credits_hold_credits(PG_FUNCTION_ARGS)
 	SPI_connect();
 	if (request.has_service)
 		credits_check_service_for(request.service_id, request.credit_type);
-	result = credits_hold(fcinfo, &request);
+	result = credits_hold(fcinfo, &request, caller_context);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }
@@ -469,6 +474,7 @@ credits_hold_credits(PG_FUNCTION_ARGS)
 Datum
 credits_hold_service(PG_FUNCTION_ARGS)
 {
+	MemoryContext caller_context = CurrentMemoryContext;
 	HoldRequest request = {0};
 	StringInfoData request_text;
 	Datum		result;
@@ -498,7 +504,7 @@ credits_hold_service(PG_FUNCTION_ARGS)
 	credits_request_add_text(&request_text, "reference", request.reference);
 	request.request = request_text.data;
 
-	result = credits_hold(fcinfo, &request);
+	result = credits_hold(fcinfo, &request, caller_context);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }

@@ -171,10 +171,14 @@ redeem_from_first(const RedeemRequest *redeem, TimestampTz now,
 	return true;
 }
 
+/*
+ * result_context is the caller's memory, taken before SPI_connect: the
+ * result must outlive SPI_finish.
+ */
 static Datum
-credits_redeem(FunctionCallInfo fcinfo, RedeemRequest *redeem)
+credits_redeem(FunctionCallInfo fcinfo, RedeemRequest *redeem,
+               MemoryContext result_context)
 {
-	MemoryContext result_context = CurrentMemoryContext;
 	CreditsAccount account;
 	CreditsPriorOperation prior;
 	CreditsAllocations allocations;
@@ -260,6 +264,7 @@ credits_redeem(FunctionCallInfo fcinfo, RedeemRequest *redeem)
 Datum
 credits_redeem_credits(PG_FUNCTION_ARGS)
 {
+	MemoryContext caller_context = CurrentMemoryContext;
 	RedeemRequest redeem = {0};
 	StringInfoData request;
 	Datum		result;
@@ -289,7 +294,7 @@ credits_redeem_credits(PG_FUNCTION_ARGS)
 	if (redeem.has_service)
 		credits_check_service_for(redeem.service_id, redeem.credit_type);
 
-	result = credits_redeem(fcinfo, &redeem);
+	result = credits_redeem(fcinfo, &redeem, caller_context);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }
@@ -297,6 +302,7 @@ credits_redeem_credits(PG_FUNCTION_ARGS)
 Datum
 credits_redeem_service(PG_FUNCTION_ARGS)
 {
+	MemoryContext caller_context = CurrentMemoryContext;
 	RedeemRequest redeem = {0};
 	StringInfoData request;
 	Datum		result;
@@ -325,7 +331,7 @@ credits_redeem_service(PG_FUNCTION_ARGS)
 	credits_request_add_text(&request, "reference", redeem.reference);
 	redeem.request = request.data;
 
-	result = credits_redeem(fcinfo, &redeem);
+	result = credits_redeem(fcinfo, &redeem, caller_context);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }
