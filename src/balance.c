@@ -35,7 +35,7 @@ static CreditsStatement spendable_sum = {
  * non-member or an unknown account.  Runs inside SPI_connect; the result
  * lives until SPI_finish.
  */
-Numeric
+static Numeric
 credits_spendable(int64 account_id, text *credit_type, bool has_service,
 				  int64 service_id, TimestampTz at)
 {

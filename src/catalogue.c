@@ -65,8 +65,8 @@ credits_find_service(int64 service_id, CreditsService *service)
 	service->name = TextDatumGetCString(credits_result_datum(0, 4, &isnull));
 }
 
-void
-credits_require_accepts_credits(const CreditsService *service)
+static void
+require_accepts_credits(const CreditsService *service)
 {
 	if (!service->accepts_credits)
 		ereport(ERROR,
@@ -133,8 +133,8 @@ credits_check_quantity(int32 quantity)
  * redeem_credits and hold_credits for a service must ask for the service's
  * credit type (22023 otherwise).
  */
-void
-credits_require_same_credit_type(const CreditsService *service, text *credit_type)
+static void
+require_same_credit_type(const CreditsService *service, text *credit_type)
 {
 	char	   *service_type = text_to_cstring(service->credit_type);
 	char	   *asked_type = text_to_cstring(credit_type);
@@ -156,8 +156,8 @@ credits_check_service_for(int64 service_id, text *credit_type)
 	CreditsService service;
 
 	credits_find_service(service_id, &service);
-	credits_require_accepts_credits(&service);
-	credits_require_same_credit_type(&service, credit_type);
+	require_accepts_credits(&service);
+	require_same_credit_type(&service, credit_type);
 }
 
 /*
@@ -170,7 +170,7 @@ credits_price_service(int64 service_id, int32 quantity, text **credit_type)
 	CreditsService service;
 
 	credits_find_service(service_id, &service);
-	credits_require_accepts_credits(&service);
+	require_accepts_credits(&service);
 	*credit_type = service.credit_type;
 	return credits_service_charge(&service, quantity);
 }

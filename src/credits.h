@@ -124,11 +124,8 @@ typedef struct CreditsService
 } CreditsService;
 
 extern void credits_find_service(int64 service_id, CreditsService *service);
-extern void credits_require_accepts_credits(const CreditsService *service);
 extern void credits_require_credit_type(text *credit_type);
 extern void credits_require_services(ArrayType *service_ids);
-extern void credits_require_same_credit_type(const CreditsService *service,
-											 text *credit_type);
 extern Numeric credits_service_charge(const CreditsService *service, int32 quantity);
 extern void credits_check_service_for(int64 service_id, text *credit_type);
 extern Numeric credits_price_service(int64 service_id, int32 quantity, text **credit_type);
@@ -264,6 +261,8 @@ typedef struct CreditsHold
 	int32		quantity;		/* of the service (1 for hold_credits) */
 	Numeric		amount;			/* held when placed */
 	int64		membership_id;	/* 0: credits are held */
+	bool		has_hold_until;
+	TimestampTz hold_until;
 } CreditsHold;
 
 extern bool credits_read_hold(int64 account_id, int64 hold_id, CreditsHold *hold);
@@ -291,9 +290,5 @@ extern Numeric credits_refundable(int64 account_id, int64 operation_id);
 extern void credits_refund_into(CreditsMovement *movement, int64 operation_id,
 								Numeric amount, CreditsAllocations *credited);
 
-/* balance.c: what an account can spend now */
-extern Numeric credits_spendable(int64 account_id, text *credit_type,
-								 bool has_service, int64 service_id,
-								 TimestampTz at);
 
 #endif							/* CREDITS_H */

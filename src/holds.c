@@ -172,6 +172,9 @@ credits_read_hold(int64 account_id, int64 hold_id, CreditsHold *hold)
 	hold->amount = credits_result_numeric(0, 4);
 	field = credits_result_datum(0, 5, &isnull);
 	hold->membership_id = isnull ? 0 : DatumGetInt64(field);
+	field = credits_result_datum(0, 6, &isnull);
+	hold->has_hold_until = !isnull;
+	hold->hold_until = isnull ? 0 : DatumGetTimestampTz(field);
 	field = credits_result_datum(0, 7, &isnull);
 	hold->quantity = isnull ? 1 : DatumGetInt32(field);
 	return true;
@@ -292,8 +295,6 @@ replay_hold(FunctionCallInfo fcinfo, int64 account_id, int64 hold_id,
 	CreditsHold hold;
 	CreditsAllocations allocations;
 	Datum		values[2] = {Int64GetDatum(account_id), Int64GetDatum(hold_id)};
-	bool		has_hold_until;
-	TimestampTz hold_until;
 	bool		isnull;
 	uint64		rows;
 	MemoryContext old;
@@ -301,9 +302,6 @@ replay_hold(FunctionCallInfo fcinfo, int64 account_id, int64 hold_id,
 
 	if (!credits_read_hold(account_id, hold_id, &hold))
 		elog(ERROR, "operation " INT64_FORMAT " placed no hold", hold_id);
-	credits_execute(&read_hold, values, NULL, 1);
-	hold_until = DatumGetTimestampTz(credits_result_datum(0, 6, &isnull));
-	has_hold_until = !isnull;
 
 	credits_allocations_init(&allocations);
 	rows = credits_execute(&placed_allocations, values, NULL, 0);
@@ -313,8 +311,8 @@ replay_hold(FunctionCallInfo fcinfo, int64 account_id, int64 hold_id,
 								DatumGetTimestampTz(credits_result_datum(i, 3, &isnull)));
 
 	old = MemoryContextSwitchTo(result_context);
-	result = credits_hold_datum(fcinfo, hold_id, hold.amount, has_hold_until,
-								hold_until, &allocations, hold.membership_id);
+	result = credits_hold_datum(fcinfo, hold_id, hold.amount, hold.has_hold_until,
+								hold.hold_until, &allocations, hold.membership_id);
 	MemoryContextSwitchTo(old);
 	return result;
 }
