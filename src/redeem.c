@@ -53,10 +53,16 @@ typedef struct RedeemRequest
  * on the batch drawn, so a first batch that is short writes nothing and
  * returns no row.  The batch is drawn first (a serialization error under
  * REPEATABLE READ comes before anything else is written).
+ *
+ * The batch found is updated by its ctid, not looked up again by key: the
+ * account lock keeps every other writer off it, so the version read is
+ * the one updated (were it not, the TID scan would find no row and
+ * nothing would be written).  Each step hands on what the next needs in
+ * its RETURNING list, so the statement joins nothing but the batch.
  */
 static CreditsStatement redeem_from_first_batch = {
 	.sql = "WITH first AS ("
-	"  SELECT b.batch_id, b.remaining - b.held AS available, b.expires_at"
+	"  SELECT b.ctid, b.remaining - b.held AS available, b.expires_at"
 	"  FROM credits.batches AS b"
 	"  WHERE " CREDITS_SPENDABLE_BATCH
 	"  ORDER BY " CREDITS_CONSUMPTION_ORDER
@@ -65,27 +71,25 @@ static CreditsStatement redeem_from_first_batch = {
 	"  UPDATE credits.batches AS b"
 	"  SET remaining = b.remaining - $5, is_open = b.remaining - $5 > b.held"
 	"  FROM first"
-	"  WHERE first.available >= $5 AND b.account_id = $1 AND b.batch_id = first.batch_id"
-	"  RETURNING b.batch_id, first.expires_at"
+	"  WHERE b.ctid = first.ctid AND b.account_id = $1 AND first.available >= $5"
+	"  RETURNING b.batch_id, first.expires_at,"
+	"    pg_catalog.nextval('credits.operation_id_seq') AS operation_id"
 	"), total AS ("
 	"  UPDATE credits.account_totals AS t SET total = t.total - $5"
 	"  FROM drawn WHERE t.account_id = $1 AND t.credit_type = $2"
-	"  RETURNING t.total"
+	"  RETURNING drawn.operation_id, drawn.batch_id, drawn.expires_at, t.total"
 	"), operation AS ("
 	"  INSERT INTO credits.operations (account_id, operation_id, kind, idempotency_key,"
 	"    request, amount, credit_type, service_id, reference, created_at, balance_after)"
-	"  SELECT $1, pg_catalog.nextval('credits.operation_id_seq'), $6::text::credits.operation_kind,"
+	"  SELECT $1, total.operation_id, $6::text::credits.operation_kind,"
 	"    $7, $8, $5, $2, $3, $9, $4, total.total FROM total"
-	"  RETURNING operation_id"
 	"), entry AS ("
 	"  INSERT INTO credits.ledger (account_id, operation_id, entry_no, kind, batch_id,"
 	"    credit_type, delta, balance_after, service_id, reference, created_at)"
-	"  SELECT $1, operation.operation_id, 1, 'redeem', drawn.batch_id, $2, -$5,"
-	"    total.total, $3, $9, $4"
-	"  FROM operation, drawn, total"
+	"  SELECT $1, total.operation_id, 1, 'redeem', total.batch_id, $2, -$5,"
+	"    total.total, $3, $9, $4 FROM total"
 	")"
-	" SELECT operation.operation_id, drawn.batch_id, drawn.expires_at, total.total"
-	" FROM operation, drawn, total",
+	" SELECT total.operation_id, total.batch_id, total.expires_at, total.total FROM total",
 	.nargs = 9,
 	.argtypes = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, NUMERICOID, TEXTOID, TEXTOID,
 	TEXTOID, TEXTOID}
