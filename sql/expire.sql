@@ -56,6 +56,34 @@ SELECT credits.expire_batches(4) AS first_call, credits.expire_batches(4) AS sec
        credits.expire_batches(100) AS third_call, credits.expire_batches(100) AS fourth_call;
 SELECT count(*) AS due FROM credits.batches WHERE is_open AND expires_at <= now();
 
+-- run_expiry pauses after each batch so that its work takes at most
+-- credits.expiry_work_share of the time; the share must lie in [0.01, 1]
+SHOW credits.expiry_work_share;
+SET credits.expiry_work_share = 0;
+SET credits.expiry_work_share = 1.5;
+-- four due batches, one per call: with a share of 0.02 each batch is
+-- followed by a pause of 49 times its work, with 1 by none, so the first
+-- run takes far longer than the second for the same work
+SELECT count(credits.grant_credits(a, 1, expires_at => now() - interval '1 minute',
+                                   valid_from => now() - interval '1 day')) AS granted
+  FROM generate_series(20, 23) AS a;
+SET credits.expiry_work_share = 0.02;
+SELECT pg_catalog.clock_timestamp() AS paused_start \gset
+CALL credits.run_expiry(1);
+SELECT pg_catalog.clock_timestamp() AS paused_end \gset
+SELECT count(*) AS due FROM credits.batches WHERE is_open AND expires_at <= now();
+SELECT count(credits.grant_credits(a, 1, expires_at => now() - interval '1 minute',
+                                   valid_from => now() - interval '1 day')) AS granted
+  FROM generate_series(24, 27) AS a;
+SET credits.expiry_work_share = 1;
+SELECT pg_catalog.clock_timestamp() AS flat_out_start \gset
+CALL credits.run_expiry(1);
+SELECT pg_catalog.clock_timestamp() AS flat_out_end \gset
+SELECT count(*) AS due FROM credits.batches WHERE is_open AND expires_at <= now();
+SELECT :'paused_end'::timestamptz - :'paused_start'::timestamptz
+       > 5 * (:'flat_out_end'::timestamptz - :'flat_out_start'::timestamptz) AS paused_runs_longer;
+RESET credits.expiry_work_share;
+
 SELECT * FROM credits.verify_ledger();
 
 DROP EXTENSION credits;

@@ -43,7 +43,16 @@ SELECT (h).amount FROM credits.hold_credits(1, 2) AS h;
 SELECT batch_id, remaining, held FROM credits.account_batches(1);
 SELECT count(*) AS problems FROM credits.verify_ledger();
 
--- a fresh install (credits--1.1.sql) is the same as the upgrade, to the
+-- 1.2 replaces run_expiry in place: a grant made on it in 1.1 survives
+GRANT EXECUTE ON PROCEDURE credits.run_expiry(integer) TO credits_upgrade_portal;
+ALTER EXTENSION credits UPDATE TO '1.2';
+SELECT extversion FROM pg_extension WHERE extname = 'credits';
+SELECT has_function_privilege('credits_upgrade_portal', 'credits.run_expiry(integer)', 'EXECUTE') AS portal_run_expiry,
+       has_function_privilege('public', 'credits.run_expiry(integer)', 'EXECUTE') AS public_run_expiry;
+CALL credits.run_expiry();
+SELECT count(*) AS problems FROM credits.verify_ledger();
+
+-- a fresh install (credits--1.2.sql) is the same as the upgrade, to the
 -- definition: columns, constraints, indexes, routines, types, enum labels
 -- in order, comments, privileges and the tables pg_dump carries
 CREATE FUNCTION pg_temp.credits_definitions() RETURNS SETOF text
@@ -93,8 +102,9 @@ SELECT count(*) > 300 AS compared_many_definitions FROM upgraded;
 DROP EXTENSION credits;
 CREATE EXTENSION credits;
 SELECT extversion FROM pg_extension WHERE extname = 'credits';
--- the role's grant is the one difference an upgrade keeps: make it again
+-- the role's grants are the one difference an upgrade keeps: make them again
 GRANT EXECUTE ON FUNCTION credits.account_batches(bigint) TO credits_upgrade_portal;
+GRANT EXECUTE ON PROCEDURE credits.run_expiry(integer) TO credits_upgrade_portal;
 SELECT 'only after upgrade' AS side, definition FROM upgraded
 EXCEPT SELECT 'only after upgrade', pg_temp.credits_definitions()
 UNION ALL

@@ -2,7 +2,8 @@
  *
  * credits.c
  *	  Module entry point of the credits extension: the module magic, the
- *	  GUC credits.default_expiry and the caches that live for a backend.
+ *	  GUCs credits.default_expiry and credits.expiry_work_share, and the
+ *	  caches that live for a backend.
  *
  * The SQL-callable functions live in one file per job: grant.c,
  * redeem.c, expire.c and balance.c.  This file takes no locks.
@@ -16,6 +17,9 @@
 PG_MODULE_MAGIC;
 
 static char *default_expiry_setting = NULL;
+
+/* read by the procedure credits.run_expiry through current_setting */
+static double expiry_work_share = 0.25;
 
 void		_PG_init(void);
 
@@ -32,6 +36,20 @@ _PG_init(void)
 							   credits_check_default_expiry,
 							   credits_assign_default_expiry,
 							   NULL);
+
+	DefineCustomRealVariable("credits.expiry_work_share",
+							 "Share of its running time that credits.run_expiry spends working.",
+							 "After each batch run_expiry pauses so that its work takes at most "
+							 "this share of the time; 1 means no pause.",
+							 &expiry_work_share,
+							 0.25,
+							 0.01,
+							 1.0,
+							 PGC_USERSET,
+							 0,
+							 NULL,
+							 NULL,
+							 NULL);
 
 	MarkGUCPrefixReserved("credits");
 

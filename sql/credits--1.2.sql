@@ -1,4 +1,4 @@
-/* sql/credits--1.1.sql */
+/* sql/credits--1.2.sql */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION credits" to load this file. \quit
@@ -828,28 +828,46 @@ COMMENT ON FUNCTION credits.verify_ledger(bigint) IS
 ------------------------------------------------------------------------------
 
 -- A procedure, so that each batch of expiries commits on its own and no
--- account stays locked for the whole run.  It cannot carry SET search_path
--- (a procedure with SET cannot COMMIT), so every name in it is qualified.
-CREATE PROCEDURE credits.run_expiry(batch_size integer DEFAULT 10000)
+-- account stays locked for the whole run.  After each batch it pauses, so
+-- that its work takes at most credits.expiry_work_share of the time and a
+-- large backlog does not take a core away from the bookings; the pause
+-- holds no lock.  It cannot carry SET search_path (a procedure with SET
+-- cannot COMMIT), so every name and operator in it is qualified.
+CREATE PROCEDURE credits.run_expiry(batch_size integer DEFAULT 1000)
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    releasing_holds boolean := true;
+    started timestamptz;
     done bigint;
+    work_share float8;
 BEGIN
     LOOP
-        done := credits.release_expired_holds(batch_size);
+        started := pg_catalog.clock_timestamp();
+        IF releasing_holds THEN
+            done := credits.release_expired_holds(batch_size);
+        ELSE
+            done := credits.expire_batches(batch_size);
+        END IF;
         COMMIT;
-        EXIT WHEN done OPERATOR(pg_catalog.=) 0;
-    END LOOP;
-    LOOP
-        done := credits.expire_batches(batch_size);
-        COMMIT;
-        EXIT WHEN done OPERATOR(pg_catalog.=) 0;
+        IF done OPERATOR(pg_catalog.=) 0 THEN
+            -- overdue holds first, then due batches, each until none is left
+            EXIT WHEN NOT releasing_holds;
+            releasing_holds := false;
+        ELSE
+            work_share := pg_catalog.current_setting('credits.expiry_work_share')::pg_catalog.float8;
+            IF work_share OPERATOR(pg_catalog.<) 1 THEN
+                PERFORM pg_catalog.pg_sleep(
+                    pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started)
+                    OPERATOR(pg_catalog.*) (1 OPERATOR(pg_catalog.-) work_share)
+                    OPERATOR(pg_catalog./) work_share);
+            END IF;
+        END IF;
     END LOOP;
 END
 $$;
 COMMENT ON PROCEDURE credits.run_expiry(integer) IS
-    'Releases overdue holds, then expires due batches, each until nothing is left, committing after each batch; what pg_cron runs';
+    'Releases overdue holds, then expires due batches, each until nothing is left, committing after each batch and pausing so that its work takes at most credits.expiry_work_share of the time; what pg_cron runs';
 
 CREATE FUNCTION credits.schedule_expiry(schedule text DEFAULT '*/5 * * * *')
 RETURNS bigint
