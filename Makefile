@@ -14,6 +14,7 @@ OBJS = \
 	src/grant.o \
 	src/draw.o \
 	src/movement.o \
+	src/direct_redeem.o \
 	src/redeem.o \
 	src/holds.o \
 	src/refunds.o \

@@ -193,6 +193,40 @@ extern void credits_report_shortfall(int64 account_id, text *credit_type,
 									 Numeric amount, Numeric missing,
 									 TimestampTz now) pg_attribute_noreturn();
 
+/*
+ * redeem.c and direct_redeem.c: a redemption from the first spendable
+ * batch alone, when it covers the amount.  The first part is what is
+ * asked, the second what was written.
+ */
+typedef struct CreditsFirstBatch
+{
+	int64		account_id;
+	const char *kind;			/* credits.operation_kind label */
+	text	   *credit_type;
+	bool		has_service;
+	int64		service_id;
+	TimestampTz now;
+	Numeric		amount;
+	text	   *idempotency_key;
+	const char *request;
+	text	   *reference;
+
+	int64		operation_id;
+	int64		batch_id;
+	TimestampTz expires_at;
+	Numeric		total;			/* running total after */
+} CreditsFirstBatch;
+
+typedef enum CreditsDirectResult
+{
+	CREDITS_DIRECT_WRITTEN,
+	CREDITS_DIRECT_SHORT,		/* no first batch, or it is short: nothing written */
+	CREDITS_DIRECT_UNAVAILABLE	/* the SQL statement must do it: nothing written */
+} CreditsDirectResult;
+
+extern CreditsDirectResult credits_redeem_first_batch_directly(CreditsFirstBatch *draw);
+extern void credits_direct_redeem_init(void);
+
 /* movement.c: batch changes, ledger entries, the operation, the running total */
 typedef struct CreditsOperation
 {

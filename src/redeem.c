@@ -139,32 +139,59 @@ replay_redemption(FunctionCallInfo fcinfo, const RedeemRequest *redeem,
 }
 
 /*
- * Tries the redemption from the first spendable batch alone.  True, with
- * the operation, the batch drawn and the running total after, if that
- * batch covered the amount and everything is written; false if nothing
- * was written.
+ * Tries the redemption from the first spendable batch alone: through the
+ * table access method (direct_redeem.c) when the tables allow it, else
+ * with the statement redeem_from_first_batch.  True, with the operation,
+ * the batch drawn and the running total after, if that batch covered the
+ * amount and everything is written; false if nothing was written.
  */
 static bool
 redeem_from_first(const RedeemRequest *redeem, TimestampTz now,
 				  CreditsAllocations *allocations, int64 *operation_id, Numeric *total)
 {
+	CreditsFirstBatch draw = {0};
 	Datum		values[9];
 	char		nulls[9];
 	bool		isnull;
 
+	draw.account_id = redeem->account_id;
+	draw.kind = redeem->kind;
+	draw.credit_type = redeem->credit_type;
+	draw.has_service = redeem->has_service;
+	draw.service_id = redeem->service_id;
+	draw.now = now;
+	draw.amount = redeem->amount;
+	draw.idempotency_key = redeem->idempotency_key;
+	draw.request = redeem->request;
+	draw.reference = redeem->reference;
+
+	switch (credits_redeem_first_batch_directly(&draw))
+	{
+		case CREDITS_DIRECT_WRITTEN:
+			*operation_id = draw.operation_id;
+			credits_allocations_add(allocations, draw.batch_id, redeem->amount,
+									draw.expires_at);
+			*total = draw.total;
+			return true;
+		case CREDITS_DIRECT_SHORT:
+			return false;
+		case CREDITS_DIRECT_UNAVAILABLE:
+			break;
+	}
+
 	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(redeem->account_id);
-	values[1] = PointerGetDatum(redeem->credit_type);
-	values[2] = Int64GetDatum(redeem->service_id);
-	nulls[2] = redeem->has_service ? ' ' : 'n';
+	values[0] = Int64GetDatum(draw.account_id);
+	values[1] = PointerGetDatum(draw.credit_type);
+	values[2] = Int64GetDatum(draw.service_id);
+	nulls[2] = draw.has_service ? ' ' : 'n';
 	values[3] = TimestampTzGetDatum(now);
-	values[4] = NumericGetDatum(redeem->amount);
-	values[5] = CStringGetTextDatum(redeem->kind);
-	values[6] = PointerGetDatum(redeem->idempotency_key);
-	nulls[6] = redeem->idempotency_key ? ' ' : 'n';
-	values[7] = CStringGetTextDatum(redeem->request);
-	values[8] = PointerGetDatum(redeem->reference);
-	nulls[8] = redeem->reference ? ' ' : 'n';
+	values[4] = NumericGetDatum(draw.amount);
+	values[5] = CStringGetTextDatum(draw.kind);
+	values[6] = PointerGetDatum(draw.idempotency_key);
+	nulls[6] = draw.idempotency_key ? ' ' : 'n';
+	values[7] = CStringGetTextDatum(draw.request);
+	values[8] = PointerGetDatum(draw.reference);
+	nulls[8] = draw.reference ? ' ' : 'n';
 
 	if (credits_execute(&redeem_from_first_batch, values, nulls, 0) == 0)
 		return false;
