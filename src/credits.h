@@ -7,7 +7,9 @@
  *
  * Every write path follows one protocol, described in README.md under
  * "Concurrency and locking": lock the account row, read what it needs
- * with a fresh snapshot, then make every change in one statement.
+ * with a fresh snapshot, then make every change in one statement (or, for
+ * a redemption from one batch, through the table access method:
+ * direct_redeem.c).
  *
  *-------------------------------------------------------------------------
  */

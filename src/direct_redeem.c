@@ -392,9 +392,10 @@ open_tables(DirectCall *call)
 
 	ereport(DEBUG1,
 			(errmsg_internal("credits: redemption by SQL statement, not directly: %s", why)));
+	/* the statement takes the same locks: keep them, as it will */
 	for (int t = 0; t < DIRECT_TABLE_COUNT; t++)
 		if (call->tables[t] != NULL)
-			table_close(call->tables[t], RowExclusiveLock);
+			table_close(call->tables[t], NoLock);
 	if (!all_open)
 		cache.valid = false;	/* a table was dropped: look up again next time */
 	return false;

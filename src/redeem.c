@@ -12,10 +12,12 @@
  *	  what was committed before the lock was granted: the idempotency key
  *	  is looked up; a covering membership is looked for (redeem_service);
  *	  then, when the first spendable batch in consumption order covers the
- *	  amount (the common case), one statement draws from it, writes its
- *	  ledger entry, the running total and the operation, so that the
- *	  account is held for as short a time as possible; otherwise (or if
- *	  that statement finds the first batch short and writes nothing) the
+ *	  amount (the common case), it is drawn from and its ledger entry, the
+ *	  running total and the operation are written through the table access
+ *	  method (direct_redeem.c, same locks as the statements), or by one
+ *	  statement when a table has triggers, so that the account is held for
+ *	  as short a time as possible; otherwise (or if the first batch is
+ *	  short, and nothing was written) the
  *	  spendable batches are read in consumption order (draw.c), each batch
  *	  drawn is updated by primary key, and one statement records the
  *	  operation, its ledger entries and the running total (movement.c).
