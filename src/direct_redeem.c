@@ -583,6 +583,17 @@ batch_applies(TupleTableSlot *batch, const CreditsFirstBatch *draw)
 	return false;
 }
 
+/* The leading keys of both indexes searched: the account and credit type */
+static void
+account_credit_type_keys(ScanKeyData *keys, Relation index, const CreditsFirstBatch *draw)
+{
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(draw->account_id));
+	ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[1], F_TEXTEQ,
+						   PointerGetDatum(draw->credit_type));
+}
+
 /*
  * The first spendable batch in consumption order: the index is in that
  * order (account, credit type, expiry, validity start, batch id) and
@@ -596,11 +607,7 @@ find_first_batch(DirectCall *call, const CreditsFirstBatch *draw, TupleTableSlot
 	IndexScanDesc scan;
 	bool		found = false;
 
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
-				Int64GetDatum(draw->account_id));
-	ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-						   index->rd_indcollation[1], F_TEXTEQ,
-						   PointerGetDatum(draw->credit_type));
+	account_credit_type_keys(keys, index, draw);
 	ScanKeyInit(&keys[2], 3, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
 				TimestampTzGetDatum(draw->now));
 
@@ -628,11 +635,7 @@ find_total(DirectCall *call, const CreditsFirstBatch *draw, TupleTableSlot *tota
 	IndexScanDesc scan;
 	bool		found;
 
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
-				Int64GetDatum(draw->account_id));
-	ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-						   index->rd_indcollation[1], F_TEXTEQ,
-						   PointerGetDatum(draw->credit_type));
+	account_credit_type_keys(keys, index, draw);
 	scan = index_beginscan(call->tables[DIRECT_TOTALS], index, call->snapshot, 2, 0);
 	index_rescan(scan, keys, 2, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, total);
