@@ -14,7 +14,9 @@ OBJS = \
 	src/grant.o \
 	src/draw.o \
 	src/movement.o \
+	src/direct_write.o \
 	src/direct_redeem.o \
+	src/direct_grant.o \
 	src/redeem.o \
 	src/holds.o \
 	src/refunds.o \

@@ -1,25 +1,20 @@
--- The direct redemption (src/direct_redeem.c): a redemption that one batch
--- covers is written through the table access method, not by a statement.
--- It must write what the statement writes, keep every constraint, leave
+-- The direct writes (src/direct_write.c): a redemption that one batch
+-- covers (direct_redeem.c) and a grant to an account that already has a
+-- running total of the credit type (direct_grant.c) are written through
+-- the table access method, not by a statement.  They must write what the
+-- statement writes, keep every constraint, fill in every default, leave
 -- every index whole, and give way to the statement when a table has a
--- trigger.  Account 1 is redeemed from directly, account 2 by the
--- statement (a trigger on the ledger is in place for it), with the same
--- calls; then both are compared.
+-- trigger.  Account 1 is written directly, account 2 by the statement (a
+-- trigger on the ledger is in place for it), with the same calls; then
+-- both are compared.
 CREATE EXTENSION credits;
 CREATE EXTENSION amcheck;
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
 
 INSERT INTO credits.services VALUES (1, 'Yoga class', true, 1, 'credit');
-
--- the same batches on both accounts: 2 credits expiring first, 3 for yoga
--- only, 10 permanent
-SELECT count(*) AS batches_granted FROM (
-    SELECT credits.grant_credits(a, 2, expires_at => date_trunc('day', now()) + interval '10 days'),
-           credits.grant_credits(a, 3, expires_at => date_trunc('day', now()) + interval '5 days',
-                                 services => ARRAY[1::bigint]),
-           credits.grant_credits(a, 10)
-      FROM generate_series(1, 2) AS a) AS granted;
+INSERT INTO credits.packages (package_id, name, credit_type, credits, price, currency, country)
+VALUES (1, 'Ten classes', 'credit', 10, 90, 'EUR', 'DE');
 
 -- A trigger on the ledger counts the rows it sees.
 CREATE TABLE public.ledger_rows_seen (account_id bigint, operation_id bigint);
@@ -29,14 +24,24 @@ BEGIN
     RETURN NEW;
 END $$;
 
--- The calls, as one procedure so that both accounts get exactly the same:
--- one credit (from the first batch), one more (it drains that batch, so
--- the update moves the batch out of the spendable index), one for yoga
--- (the restricted batch expires first), a retried key, 5 credits for yoga
--- (more than the first batch has: the general path, both times) and a
--- quarter of a credit.
-CREATE PROCEDURE public.redeem_the_same(a bigint) LANGUAGE plpgsql AS $$
+-- The calls, as one procedure so that both accounts get exactly the same.
+-- Grants: the first creates the running total (the statement, both
+-- times), then 3 credits for yoga only, 10 permanent ones with a
+-- reference, a package sold (batch, sale, local-time expiry) and credits
+-- instead of a refund.  Redemptions: one credit (from the first batch),
+-- one more (it drains that batch, so the update moves the batch out of
+-- the spendable index), one for yoga (the restricted batch expires
+-- first), a retried key, 5 credits for yoga (more than the first batch
+-- has: the general path, both times) and a quarter of a credit.
+CREATE PROCEDURE public.write_the_same(a bigint) LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM credits.grant_credits(a, 2, expires_at => date_trunc('day', now()) + interval '10 days');
+    PERFORM credits.grant_credits(a, 3, expires_at => date_trunc('day', now()) + interval '5 days',
+                                  services => ARRAY[1::bigint]);
+    PERFORM credits.grant_credits(a, 10, reference => 'permanent', idempotency_key => 'ten');
+    PERFORM credits.grant_credits(a, 10, reference => 'permanent', idempotency_key => 'ten');
+    PERFORM credits.grant_package(a, 1, payment_ref => 'pay-1');
+    PERFORM credits.refund_as_credits(a, 1.5, 'late class');
     PERFORM credits.redeem_credits(a, 1, reference => 'first');
     PERFORM credits.redeem_credits(a, 1, idempotency_key => 'second');
     PERFORM credits.redeem_credits(a, 1, idempotency_key => 'second');
@@ -47,58 +52,83 @@ END $$;
 
 -- Without a trigger: no statement is needed, so no DEBUG line.
 SET client_min_messages = debug1;
-CALL public.redeem_the_same(1);
+CALL public.write_the_same(1);
 RESET client_min_messages;
 
 -- With the trigger: the statement does it, and the DEBUG line says why
--- (once a call but for the retry, which replays), and the trigger sees
+-- (once a call but for the retries, which replay), and the trigger sees
 -- every ledger row.
 CREATE TRIGGER note_ledger_row AFTER INSERT ON credits.ledger
     FOR EACH ROW EXECUTE FUNCTION public.note_ledger_row();
 SET client_min_messages = debug1;
-CALL public.redeem_the_same(2);
+CALL public.write_the_same(2);
 RESET client_min_messages;
 SELECT count(*) AS rows_seen_by_the_trigger,
-       (SELECT count(*) FROM credits.ledger WHERE account_id = 2 AND kind = 'redeem') AS ledger_rows
+       (SELECT count(*) FROM credits.ledger WHERE account_id = 2) AS ledger_rows
   FROM public.ledger_rows_seen;
 DROP TRIGGER note_ledger_row ON credits.ledger;
 
--- Both accounts' books are the same, row for row, but for the ids.
+-- Both accounts' books are the same, row for row, but for the ids and
+-- times (the accounts are written in two transactions); the detail (the
+-- operation's request, batch times relative to each other) is compared,
+-- not shown.
 CREATE VIEW public.books AS
     SELECT account_id, 'batch' AS what,
-           format('%s remaining %s held %s open %s', b.amount, b.remaining, b.held, b.is_open) AS row
+           format('%s %s remaining %s held %s open %s package %s services %s ref %s voided %s',
+                  b.source, b.amount, b.remaining, b.held, b.is_open, b.package_id,
+                  b.service_ids, b.reference, b.voided_at) AS row,
+           format('valid before creation %s, expires %s', b.valid_from <= b.created_at,
+                  CASE WHEN NOT isfinite(b.expires_at) THEN 'never'
+                       WHEN b.expires_at = date_trunc('day', b.expires_at)
+                       THEN format('at midnight, %s days on', b.expires_at::date - now()::date)
+                       WHEN b.expires_at = b.valid_from + interval '12 months'
+                       THEN '12 months after validity starts'
+                       ELSE 'otherwise' 
+                  END) AS detail
       FROM credits.batches AS b
     UNION ALL
-    SELECT account_id, 'total', format('%s %s', t.credit_type, t.total)
+    SELECT account_id, 'total', format('%s %s', t.credit_type, t.total), ''
       FROM credits.account_totals AS t
     UNION ALL
     SELECT account_id, 'operation',
-           format('%s %s %s %s key %s service %s ref %s balance %s', o.kind, o.request, o.amount,
-                  o.credit_type, o.idempotency_key, o.service_id, o.reference, o.balance_after)
+           format('%s %s key %s service %s package %s ref %s balance %s', o.kind, o.amount,
+                  o.idempotency_key, o.service_id, o.package_id, o.reference, o.balance_after),
+           o.request
       FROM credits.operations AS o
     UNION ALL
     SELECT account_id, 'entry',
            format('%s %s %s %s balance %s service %s ref %s', l.entry_no, l.kind, l.credit_type,
-                  l.delta, l.balance_after, l.service_id, l.reference)
-      FROM credits.ledger AS l;
--- (grants are left out of this listing: their request holds a date)
-SELECT what, row FROM public.books WHERE account_id = 1 AND row NOT LIKE 'grant%' ORDER BY what, row;
-SELECT 'only on account ' || account_id AS difference, what, row FROM (
-    (SELECT 1 AS account_id, what, row FROM public.books WHERE account_id = 1
-     EXCEPT ALL
-     SELECT 1, what, row FROM public.books WHERE account_id = 2)
+                  l.delta, l.balance_after, l.service_id, l.reference), ''
+      FROM credits.ledger AS l
     UNION ALL
-    (SELECT 2, what, row FROM public.books WHERE account_id = 2
+    SELECT account_id, 'sale',
+           format('package %s credits %s price %s %s country %s ref %s membership %s', s.package_id,
+                  s.credits, s.price, s.currency, s.country, s.payment_ref, s.membership_id), ''
+      FROM credits.sales AS s;
+SELECT what, row FROM public.books WHERE account_id = 1 ORDER BY what, row;
+SELECT DISTINCT detail FROM public.books WHERE what = 'batch' ORDER BY detail;
+SELECT 'only on account ' || account_id AS difference, what, row, detail FROM (
+    (SELECT 1 AS account_id, what, row, detail FROM public.books WHERE account_id = 1
      EXCEPT ALL
-     SELECT 2, what, row FROM public.books WHERE account_id = 1)) AS d;
+     SELECT 1, what, row, detail FROM public.books WHERE account_id = 2)
+    UNION ALL
+    (SELECT 2, what, row, detail FROM public.books WHERE account_id = 2
+     EXCEPT ALL
+     SELECT 2, what, row, detail FROM public.books WHERE account_id = 1)) AS d;
+-- the times the two accounts share are the ones asked for
+SELECT b.valid_from <= now() AND b.expires_at = date_trunc('day', now()) + interval '10 days'
+       AS first_batch_times_kept
+  FROM credits.batches AS b
+ WHERE b.account_id = 1 AND b.amount = 2;
 SELECT * FROM credits.verify_ledger();
 
--- Every index of the four tables holds exactly the rows of its table
+-- Every index of the five tables holds exactly the rows of its table
 -- (amcheck with heapallindexed: a missing index entry is an error).
 SELECT c.relname, public.bt_index_check(c.oid, true)
   FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
  WHERE i.indrelid IN ('credits.batches'::regclass, 'credits.account_totals'::regclass,
-                      'credits.operations'::regclass, 'credits.ledger'::regclass)
+                      'credits.operations'::regclass, 'credits.ledger'::regclass,
+                      'credits.sales'::regclass)
  ORDER BY c.relname;
 
 -- Constraints hold on the direct path too, and a new one is seen at once.
@@ -120,6 +150,44 @@ ALTER TABLE credits.batches DROP CONSTRAINT batches_test_remaining;
 SELECT (credits.redeem_credits(1, 1, reference => 'refused')).balance_after;
 SELECT (credits.redeem_credits(1, 1)).balance_after;
 
+-- A sale the sales table refuses, on the direct grant: nothing is left.
+ALTER TABLE credits.sales ADD CONSTRAINT sales_test_payment CHECK (payment_ref <> 'refused');
+\set VERBOSITY terse
+SELECT credits.grant_package(1, 1, payment_ref => 'refused');
+\set VERBOSITY default
+SELECT credits.balance(1),
+       (SELECT count(*) FROM credits.operations WHERE account_id = 1) AS operations,
+       (SELECT count(*) FROM credits.batches WHERE account_id = 1) AS batches,
+       (SELECT count(*) FROM credits.sales WHERE account_id = 1) AS sales;
+ALTER TABLE credits.sales DROP CONSTRAINT sales_test_payment;
+
+-- Columns added with defaults are filled in on the direct path, as an
+-- INSERT statement would (held is 0 by its own default); no DEBUG line.
+ALTER TABLE credits.batches ADD COLUMN test_note text DEFAULT 'noted';
+ALTER TABLE credits.ledger ADD COLUMN test_seq bigserial;
+SET client_min_messages = debug1;
+SELECT credits.grant_credits(1, 4) AS new_batch \gset
+SELECT (credits.redeem_credits(1, 1)).operation_id AS redeemed \gset
+RESET client_min_messages;
+SELECT held, test_note FROM credits.batches WHERE account_id = 1 AND batch_id = :new_batch;
+-- the rows there were numbered by ALTER TABLE, the new ones by their default
+SELECT l.operation_id = :redeemed AS is_the_redemption,
+       l.test_seq = (SELECT count(*) FROM credits.ledger) AS numbered_last
+  FROM credits.ledger AS l
+ WHERE l.test_seq = (SELECT max(test_seq) FROM credits.ledger);
+ALTER TABLE credits.batches DROP COLUMN test_note;
+ALTER TABLE credits.ledger DROP COLUMN test_seq;
+
+-- A generated column: the statement computes it, so it does the work.
+ALTER TABLE credits.sales ADD COLUMN test_price_cents numeric
+    GENERATED ALWAYS AS (price * 100) STORED;
+SET client_min_messages = debug1;
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-2') > 0 AS sold;
+RESET client_min_messages;
+SELECT payment_ref, test_price_cents FROM credits.sales WHERE account_id = 1 ORDER BY payment_ref;
+ALTER TABLE credits.sales DROP COLUMN test_price_cents;
+SELECT * FROM credits.verify_ledger();
+
 -- The extension dropped and created again in the same session: the next
 -- redemption finds the new tables.
 DROP VIEW public.books;
@@ -131,7 +199,7 @@ SELECT (credits.redeem_credits(1, 1)).balance_after;
 RESET client_min_messages;
 SELECT * FROM credits.verify_ledger();
 
-DROP PROCEDURE public.redeem_the_same(bigint);
+DROP PROCEDURE public.write_the_same(bigint);
 DROP FUNCTION public.note_ledger_row();
 DROP TABLE public.ledger_rows_seen;
 DROP EXTENSION amcheck;

@@ -54,5 +54,5 @@ _PG_init(void)
 	MarkGUCPrefixReserved("credits");
 
 	credits_result_types_init();
-	credits_direct_redeem_init();
+	credits_direct_init();
 }

@@ -227,7 +227,40 @@ typedef enum CreditsDirectResult
 } CreditsDirectResult;
 
 extern CreditsDirectResult credits_redeem_first_batch_directly(CreditsFirstBatch *draw);
-extern void credits_direct_redeem_init(void);
+
+/*
+ * grant.c and direct_grant.c: one grant of a new batch, whichever
+ * function asked for it.
+ */
+typedef struct CreditsGrant
+{
+	int64		account_id;
+	const char *kind;			/* credits.operation_kind label */
+	const char *source;			/* credits.batch_source label */
+	text	   *credit_type;
+	Numeric		amount;
+	TimestampTz valid_from;
+	TimestampTz expires_at;		/* unless expires_in_local_time */
+	bool		expires_in_local_time;
+	Interval	validity;		/* with expires_in_local_time */
+	ArrayType  *service_ids;	/* NULL: every credit-enabled service */
+	text	   *reference;
+	text	   *idempotency_key;
+	const char *request;
+	/* package sales only */
+	bool		has_package;
+	int64		package_id;
+	Numeric		price;
+	text	   *currency;
+	text	   *country;
+	text	   *payment_ref;
+} CreditsGrant;
+
+extern CreditsDirectResult credits_grant_directly(const CreditsGrant *grant,
+												  TimestampTz now, int64 *batch_id);
+
+/* direct_write.c: the relation cache callback the direct paths' cache needs */
+extern void credits_direct_init(void);
 
 /* movement.c: batch changes, ledger entries, the operation, the running total */
 typedef struct CreditsOperation

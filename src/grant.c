@@ -3,8 +3,10 @@
  * grant.c
  *	  credits.grant_package and credits.grant_credits: one new batch, its
  *	  grant ledger entry, the running total, the operation and (for a
- *	  package) the sale record, written in one statement.  Also the GUC
- *	  credits.default_expiry that package expiry falls back to.
+ *	  package) the sale record, written through the table access method
+ *	  (direct_grant.c) or, when the tables or the account need it, in one
+ *	  statement.  Also the GUC credits.default_expiry that package expiry
+ *	  falls back to.
  *
  * Locking
  *	  Arguments and the catalogue (packages, services, credit types) are
@@ -32,30 +34,6 @@ PG_FUNCTION_INFO_V1(credits_refund_as_credits);
 
 Interval	credits_default_expiry;
 
-/* One grant, whichever function asked for it */
-typedef struct GrantRequest
-{
-	int64		account_id;
-	const char *kind;			/* credits.operation_kind label */
-	const char *source;			/* credits.batch_source label */
-	text	   *credit_type;
-	Numeric		amount;
-	TimestampTz valid_from;
-	TimestampTz expires_at;		/* unless expires_in_local_time */
-	bool		expires_in_local_time;
-	Interval	validity;		/* with expires_in_local_time */
-	ArrayType  *service_ids;	/* NULL: every credit-enabled service */
-	text	   *reference;
-	text	   *idempotency_key;
-	const char *request;
-	/* package sales only */
-	bool		has_package;
-	int64		package_id;
-	Numeric		price;
-	text	   *currency;
-	text	   *country;
-	text	   *payment_ref;
-} GrantRequest;
 
 static CreditsStatement find_package = {
 	.sql = "SELECT p.credit_type, p.credits, p.price, p.currency, p.country,"
@@ -138,10 +116,12 @@ static CreditsStatement record_membership_sale = {
  * Returns the batch id.  Runs inside SPI_connect.
  */
 static int64
-credits_grant(GrantRequest *grant)
+credits_grant(CreditsGrant *grant)
 {
 	CreditsAccount account;
 	CreditsPriorOperation prior;
+	TimestampTz now;
+	int64		batch_id;
 	Datum		values[16];
 	char		nulls[16];
 
@@ -165,6 +145,10 @@ credits_grant(GrantRequest *grant)
 		grant->expires_at = credits_local_time_after(grant->valid_from, &grant->validity,
 													 account.timezone);
 
+	now = credits_now();
+	if (credits_grant_directly(grant, now, &batch_id) == CREDITS_DIRECT_WRITTEN)
+		return batch_id;
+
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(grant->account_id);
 	values[1] = PointerGetDatum(grant->credit_type);
@@ -182,7 +166,7 @@ credits_grant(GrantRequest *grant)
 	nulls[10] = grant->service_ids == NULL ? 'n' : ' ';
 	values[11] = TEXT_OR_NULL(grant->reference);
 	nulls[11] = NULL_FLAG(grant->reference);
-	values[12] = TimestampTzGetDatum(credits_now());
+	values[12] = TimestampTzGetDatum(now);
 	values[13] = grant->has_package ? NumericGetDatum(grant->price) : (Datum) 0;
 	nulls[13] = grant->has_package ? ' ' : 'n';
 	values[14] = TEXT_OR_NULL(grant->currency);
@@ -224,7 +208,7 @@ credits_service_list(ArrayType *services)
  * package, and the sale.  Returns the membership id.
  */
 static int64
-credits_grant_membership(GrantRequest *grant, const Interval *period)
+credits_grant_membership(CreditsGrant *grant, const Interval *period)
 {
 	CreditsAccount account;
 	CreditsPriorOperation prior;
@@ -271,7 +255,7 @@ credits_grant_membership(GrantRequest *grant, const Interval *period)
 Datum
 credits_grant_package(PG_FUNCTION_ARGS)
 {
-	GrantRequest grant = {0};
+	CreditsGrant grant = {0};
 	StringInfoData request;
 	bool		isnull;
 	bool		permanent;
@@ -357,7 +341,7 @@ static const char *const batch_sources[] = {"purchase", "subscription", "manual"
 Datum
 credits_grant_credits(PG_FUNCTION_ARGS)
 {
-	GrantRequest grant = {0};
+	CreditsGrant grant = {0};
 	StringInfoData request;
 	char	   *source;
 	int64		batch_id;
@@ -424,7 +408,7 @@ credits_grant_credits(PG_FUNCTION_ARGS)
 Datum
 credits_refund_as_credits(PG_FUNCTION_ARGS)
 {
-	GrantRequest grant = {0};
+	CreditsGrant grant = {0};
 	StringInfoData request;
 	int64		batch_id;
 

@@ -1,0 +1,140 @@
+/*-------------------------------------------------------------------------
+ *
+ * direct.h
+ *	  Writing rows of the credits tables through the table access method
+ *	  (direct_write.c), for the hot paths that skip the SQL executor:
+ *	  direct_redeem.c and direct_grant.c.  Not for other files: every other
+ *	  write goes through SPI.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CREDITS_DIRECT_H
+#define CREDITS_DIRECT_H
+
+#include "credits.h"
+
+#include "access/skey.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "utils/acl.h"
+#include "utils/rel.h"
+
+/* The tables a direct path may write */
+typedef enum DirectTable
+{
+	DIRECT_BATCHES,
+	DIRECT_TOTALS,
+	DIRECT_OPERATIONS,
+	DIRECT_LEDGER,
+	DIRECT_SALES,
+	DIRECT_TABLE_COUNT
+} DirectTable;
+
+#define DIRECT_MAX_COLUMNS 16
+#define DIRECT_MAX_LABELS 4
+
+/*
+ * One kind of row a path reads and changes (update) or writes (insert),
+ * by its columns' names; the caller names columns by their position in
+ * names.  What is looked up from the catalogue (column numbers, enum
+ * labels, the defaults of the columns an insert leaves out) is kept here
+ * once per backend, and looked up again after the table changes.
+ */
+typedef struct DirectShape
+{
+	DirectTable table;
+	bool		insert;
+	AclMode		privileges;		/* what the SQL statement needs on the table */
+	const char *const *names;
+	int			count;
+
+	/* looked up, for the table's generation below */
+	uint64		generation;
+	bool		usable;
+	AttrNumber	columns[DIRECT_MAX_COLUMNS];
+	int			default_count;
+	AttrNumber	default_columns[DIRECT_MAX_COLUMNS];
+	Expr	   *defaults[DIRECT_MAX_COLUMNS];	/* planned */
+	int			label_count;
+	const char *labels[DIRECT_MAX_LABELS];
+	Oid			label_oids[DIRECT_MAX_LABELS];
+} DirectShape;
+
+/* One call's open tables and executor state */
+typedef struct DirectCall
+{
+	bool		open[DIRECT_TABLE_COUNT];
+	Relation	tables[DIRECT_TABLE_COUNT];
+	ResultRelInfo results[DIRECT_TABLE_COUNT];
+	bool		indexes_open[DIRECT_TABLE_COUNT];
+	EState	   *estate;
+	Snapshot	snapshot;
+	CommandId	command;
+} DirectCall;
+
+extern bool direct_begin(DirectCall *call, const char *what, DirectShape *const *shapes,
+						 int shape_count);
+extern void direct_end(DirectCall *call);
+
+extern TupleTableSlot *direct_table_slot(DirectCall *call, DirectTable table);
+extern TupleTableSlot *direct_new_row(DirectCall *call, const DirectShape *shape);
+extern TupleTableSlot *direct_changed_row(DirectCall *call, DirectTable table,
+										  TupleTableSlot *read);
+extern void direct_set(TupleTableSlot *slot, const DirectShape *shape, int column,
+					   Datum value, bool isnull);
+extern Datum direct_get(TupleTableSlot *slot, const DirectShape *shape, int column,
+						bool *isnull);
+extern Oid	direct_label(DirectShape *shape, int column, const char *label);
+extern void direct_insert(DirectCall *call, DirectTable table, TupleTableSlot *row);
+extern void direct_update(DirectCall *call, DirectTable table, TupleTableSlot *read,
+						  TupleTableSlot *changed);
+extern int64 direct_next_id(DirectTable table);
+extern Relation direct_open_search_index(DirectTable table);
+extern void direct_account_credit_type_keys(ScanKeyData *keys, Relation index,
+											int64 account_id, text *credit_type);
+/* An operation row: what both paths write, the columns they do not use null */
+typedef struct DirectOperationRow
+{
+	int64		account_id;
+	int64		operation_id;
+	const char *kind;			/* credits.operation_kind label, a constant */
+	text	   *idempotency_key;
+	const char *request;
+	Numeric		amount;
+	text	   *credit_type;
+	bool		has_service;
+	int64		service_id;
+	bool		has_package;
+	int64		package_id;
+	text	   *reference;
+	TimestampTz created_at;
+	Numeric		balance_after;
+} DirectOperationRow;
+
+/* A ledger entry row */
+typedef struct DirectEntryRow
+{
+	int64		account_id;
+	int64		operation_id;
+	int32		entry_no;
+	const char *kind;			/* credits.entry_kind label, a constant */
+	int64		batch_id;
+	text	   *credit_type;
+	Numeric		delta;
+	Numeric		balance_after;
+	bool		has_service;
+	int64		service_id;
+	text	   *reference;
+	TimestampTz created_at;
+} DirectEntryRow;
+
+/* The shapes of those two rows, for direct_begin */
+extern DirectShape direct_operation_shape;
+extern DirectShape direct_entry_shape;
+
+extern void direct_insert_operation(DirectCall *call, const DirectOperationRow *row);
+extern void direct_insert_entry(DirectCall *call, const DirectEntryRow *row);
+extern bool direct_find_total(DirectCall *call, int64 account_id, text *credit_type,
+							  TupleTableSlot *total);
+
+#endif							/* CREDITS_DIRECT_H */

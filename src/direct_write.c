@@ -1,0 +1,716 @@
+/*-------------------------------------------------------------------------
+ *
+ * direct_write.c
+ *	  Reads and writes rows of the credits tables through the table access
+ *	  method instead of SQL statements, for the two hottest paths
+ *	  (direct_redeem.c, direct_grant.c), keeping the statements' rules:
+ *	  every CHECK and NOT NULL constraint is evaluated on every row written
+ *	  (ExecConstraints), every index entry is inserted and unique indexes
+ *	  checked, the columns an insert leaves out get their defaults, the
+ *	  table must be a valid target (CheckValidResultRel), and a conflicting
+ *	  update under REPEATABLE READ is a serialization failure.  What it
+ *	  saves is the executor's fixed cost per statement, above all the CHECK
+ *	  constraints and defaults parsed from their stored text again at every
+ *	  execution: here they are parsed and planned once per backend, and
+ *	  again only after the relation cache says the table changed.
+ *
+ *	  A path names the rows it writes as shapes (direct.h).  direct_begin
+ *	  opens their tables and says no, writing nothing, unless every table
+ *	  is a plain table with no triggers, no row-level security, no
+ *	  inheritance children and no generated or domain-typed columns written,
+ *	  and the function's owner has the privileges the statement would need;
+ *	  the caller then runs its SQL statement, so that triggers fire,
+ *	  policies apply and missing privileges are reported as the statement
+ *	  reports them.  A DEBUG1 message says why.
+ *
+ * Locking
+ *	  The tables are opened with RowExclusiveLock, the indexes searched
+ *	  with AccessShareLock and those inserted into with RowExclusiveLock,
+ *	  as an UPDATE or INSERT statement would; all are kept to the end of
+ *	  the transaction, also when the statement takes over.  No row is
+ *	  locked here: the caller holds the account's row lock (accounts.c),
+ *	  which every writer of the account's rows holds, and reads with the
+ *	  snapshot direct_begin takes after it (a new one per call under READ
+ *	  COMMITTED, the transaction's under REPEATABLE READ).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "direct.h"
+
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type_d.h"
+#include "commands/sequence.h"
+#include "miscadmin.h"
+#include "optimizer/optimizer.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+/* What each table is, and what of it a path searches */
+typedef struct DirectTableInfo
+{
+	const char *name;
+	const char *search_index;	/* NULL: none is searched */
+	const char *search_keys[3]; /* the index's leading key columns */
+	int			search_key_count;
+	const char *sequence;		/* ids of new rows; NULL: none */
+} DirectTableInfo;
+
+static const DirectTableInfo table_info[DIRECT_TABLE_COUNT] = {
+	[DIRECT_BATCHES] = {"batches", "batches_spendable_idx",
+	{"account_id", "credit_type", "expires_at"}, 3, "batch_id_seq"},
+	[DIRECT_TOTALS] = {"account_totals", "account_totals_pkey",
+	{"account_id", "credit_type"}, 2, NULL},
+	[DIRECT_OPERATIONS] = {"operations", NULL, {NULL}, 0, "operation_id_seq"},
+	[DIRECT_LEDGER] = {"ledger", NULL, {NULL}, 0, NULL},
+	[DIRECT_SALES] = {"sales", NULL, {NULL}, 0, NULL},
+};
+
+/*
+ * What is looked up once per backend for each table.  A relation cache
+ * invalidation of the table (ALTER TABLE, CREATE TRIGGER, a new
+ * constraint, DROP EXTENSION) marks it stale; the next call looks it up
+ * again, under a new generation, and the shapes on it follow.
+ */
+typedef struct DirectTableCache
+{
+	bool		valid;
+	bool		usable;			/* the table has what the paths search */
+	uint64		generation;
+	MemoryContext context;		/* the planned checks and shapes' defaults */
+	Oid			relid;
+	Oid			search_index;
+	Oid			sequence;
+	int			check_count;
+	Expr	  **checks;			/* planned, in relation cache order */
+} DirectTableCache;
+
+static DirectTableCache table_cache[DIRECT_TABLE_COUNT];
+static uint64 last_generation;
+
+static void
+direct_cache_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+{
+	for (int t = 0; t < DIRECT_TABLE_COUNT; t++)
+		if (relid == InvalidOid || table_cache[t].relid == relid)
+			table_cache[t].valid = false;
+}
+
+void
+credits_direct_init(void)
+{
+	CacheRegisterRelcacheCallback(direct_cache_invalidate, (Datum) 0);
+}
+
+/* True if the index's leading key columns are these, in this order */
+static bool
+index_leads_with(Relation table, Oid index_oid, const char *const *names, int count)
+{
+	Relation	index = index_open(index_oid, AccessShareLock);
+	bool		leads = index->rd_index->indnkeyatts >= count;
+
+	for (int i = 0; leads && i < count; i++)
+		leads = index->rd_index->indkey.values[i] ==
+			get_attnum(RelationGetRelid(table), names[i]);
+	index_close(index, AccessShareLock);
+	return leads;
+}
+
+/* Looks the table up again, with it open and locked */
+static void
+build_table(DirectTable t, Relation table)
+{
+	DirectTableCache *entry = &table_cache[t];
+	const DirectTableInfo *info = &table_info[t];
+	Oid			schema = RelationGetNamespace(table);
+	TupleConstr *constraints = RelationGetDescr(table)->constr;
+	MemoryContext old;
+
+	if (entry->context == NULL)
+		entry->context = AllocSetContextCreate(TopMemoryContext,
+											   "credits direct writes",
+											   ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(entry->context);
+	entry->valid = true;
+	entry->usable = false;
+	entry->generation = ++last_generation;
+	entry->checks = NULL;
+	entry->check_count = 0;
+
+	entry->search_index = InvalidOid;
+	if (info->search_index != NULL)
+	{
+		entry->search_index = get_relname_relid(info->search_index, schema);
+		if (!OidIsValid(entry->search_index) ||
+			!index_leads_with(table, entry->search_index, info->search_keys,
+							  info->search_key_count))
+			return;
+	}
+	entry->sequence = InvalidOid;
+	if (info->sequence != NULL)
+	{
+		entry->sequence = get_relname_relid(info->sequence, schema);
+		if (!OidIsValid(entry->sequence))
+			return;
+	}
+
+	/* CHECK constraints, parsed and planned as ExecRelCheck would each time */
+	entry->check_count = constraints ? constraints->num_check : 0;
+	old = MemoryContextSwitchTo(entry->context);
+	if (entry->check_count > 0)
+		entry->checks = palloc(entry->check_count * sizeof(Expr *));
+	for (int i = 0; i < entry->check_count; i++)
+		entry->checks[i] =
+			expression_planner((Expr *) stringToNode(constraints->check[i].ccbin));
+	MemoryContextSwitchTo(old);
+
+	entry->usable = true;
+}
+
+static bool
+is_domain(Oid type)
+{
+	return get_typtype(type) == TYPTYPE_DOMAIN;
+}
+
+/*
+ * Looks the shape's columns up, and for an insert the defaults of the
+ * columns it leaves out, as the INSERT statement would fill them in.
+ * Unusable if a column is missing, is of a domain type (the statement
+ * would check the domain's constraints) or is generated.
+ */
+static void
+build_shape(DirectShape *shape, Relation table)
+{
+	DirectTableCache *entry = &table_cache[shape->table];
+	TupleDesc	descriptor = RelationGetDescr(table);
+	MemoryContext old;
+
+	Assert(shape->count <= DIRECT_MAX_COLUMNS);
+	shape->generation = entry->generation;
+	shape->usable = false;
+	shape->default_count = 0;
+	shape->label_count = 0;
+
+	for (int i = 0; i < shape->count; i++)
+	{
+		shape->columns[i] = get_attnum(RelationGetRelid(table), shape->names[i]);
+		if (shape->columns[i] == InvalidAttrNumber ||
+			is_domain(TupleDescAttr(descriptor, shape->columns[i] - 1)->atttypid))
+			return;
+	}
+	if (!shape->insert)
+	{
+		shape->usable = true;
+		return;
+	}
+
+	old = MemoryContextSwitchTo(entry->context);
+	for (int attno = 1; attno <= descriptor->natts; attno++)
+	{
+		Form_pg_attribute attribute = TupleDescAttr(descriptor, attno - 1);
+		bool		written = false;
+		Node	   *default_value;
+
+		if (attribute->attisdropped)
+			continue;
+		for (int i = 0; i < shape->count; i++)
+			written = written || shape->columns[i] == attno;
+		if (written)
+			continue;
+		if (attribute->attgenerated || is_domain(attribute->atttypid))
+		{
+			MemoryContextSwitchTo(old);
+			return;
+		}
+		default_value = build_column_default(table, attno);
+		if (default_value == NULL)
+			continue;
+		if (shape->default_count == DIRECT_MAX_COLUMNS)
+		{
+			MemoryContextSwitchTo(old);
+			return;
+		}
+		shape->default_columns[shape->default_count] = attno;
+		shape->defaults[shape->default_count] =
+			expression_planner((Expr *) default_value);
+		shape->default_count++;
+	}
+	MemoryContextSwitchTo(old);
+	shape->usable = true;
+}
+
+/*
+ * NULL if the table can be written directly with these privileges, else
+ * why the SQL statement must do the work instead.
+ */
+static const char *
+why_not_direct(DirectTable t, Relation table, AclMode privileges)
+{
+	TupleConstr *constraints = RelationGetDescr(table)->constr;
+
+	if (table->rd_rel->relkind != RELKIND_RELATION || table->rd_rel->relispartition)
+		return "a table is not a plain table";
+	if (table->rd_rel->relhassubclass)
+		return "a table has inheritance children";
+	if (table->rd_rel->relrowsecurity)
+		return "a table has row-level security";
+	if (table->trigdesc != NULL)
+		return "a table has triggers";
+	if ((constraints ? constraints->num_check : 0) != table_cache[t].check_count)
+		return "a table's CHECK constraints changed";
+	if (pg_class_aclcheck(RelationGetRelid(table), GetUserId(), privileges) != ACLCHECK_OK)
+		return "the function's owner lacks a privilege on a table";
+	return NULL;
+}
+
+/*
+ * Opens the shapes' tables.  NULL, with them open, if they can be written
+ * directly; else why not, with those that could be opened closed (their
+ * locks kept, as the statement will take them).
+ */
+static const char *
+open_tables(DirectCall *call, DirectShape *const *shapes, int shape_count)
+{
+	AclMode		privileges[DIRECT_TABLE_COUNT] = {0};
+	bool		all_open = true;
+	const char *why = NULL;
+	Oid			schema = InvalidOid;
+
+	for (int s = 0; s < shape_count; s++)
+	{
+		call->open[shapes[s]->table] = true;
+		privileges[shapes[s]->table] |= shapes[s]->privileges;
+	}
+	for (int t = 0; t < DIRECT_TABLE_COUNT; t++)
+	{
+		call->tables[t] = NULL;
+		if (!call->open[t])
+			continue;
+		if (!table_cache[t].valid)
+		{
+			if (!OidIsValid(schema))
+				schema = get_namespace_oid("credits", false);
+			table_cache[t].relid = get_relname_relid(table_info[t].name, schema);
+		}
+		if (OidIsValid(table_cache[t].relid))
+			call->tables[t] = try_table_open(table_cache[t].relid, RowExclusiveLock);
+		all_open = all_open && call->tables[t] != NULL;
+	}
+
+	/* the lock waits above read invalidations: build with what is locked */
+	for (int t = 0; all_open && t < DIRECT_TABLE_COUNT; t++)
+		if (call->open[t] && !table_cache[t].valid)
+			build_table(t, call->tables[t]);
+	for (int s = 0; all_open && s < shape_count; s++)
+		if (shapes[s]->generation != table_cache[shapes[s]->table].generation)
+			build_shape(shapes[s], call->tables[shapes[s]->table]);
+
+	if (!all_open)
+		why = "a table is missing";
+	for (int t = 0; why == NULL && t < DIRECT_TABLE_COUNT; t++)
+		if (call->open[t] && !table_cache[t].usable)
+			why = "a table does not have the indexes or sequence it uses";
+	for (int s = 0; why == NULL && s < shape_count; s++)
+		if (!shapes[s]->usable)
+			why = "a table does not have the columns it writes, or has generated or domain-typed ones";
+	for (int t = 0; why == NULL && t < DIRECT_TABLE_COUNT; t++)
+		if (call->open[t])
+			why = why_not_direct(t, call->tables[t], privileges[t]);
+	if (why == NULL)
+		return NULL;
+
+	for (int t = 0; t < DIRECT_TABLE_COUNT; t++)
+	{
+		if (call->tables[t] != NULL)
+			table_close(call->tables[t], NoLock);
+		if (call->open[t] && call->tables[t] == NULL)
+			table_cache[t].valid = false;	/* dropped: look up again next time */
+		call->open[t] = false;
+	}
+	return why;
+}
+
+/*
+ * Opens the tables the shapes write and starts a call on them, with a
+ * snapshot taken now.  False, with nothing to end, if the SQL statement
+ * must do the work instead.  Must be called inside SPI_connect, after the
+ * account lock.
+ */
+bool
+direct_begin(DirectCall *call, const char *what, DirectShape *const *shapes,
+			 int shape_count)
+{
+	const char *why;
+	MemoryContext old;
+
+	memset(call, 0, sizeof(DirectCall));
+	why = open_tables(call, shapes, shape_count);
+	if (why != NULL)
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("credits: %s by SQL statement, not directly: %s", what, why)));
+		return false;
+	}
+
+	call->estate = CreateExecutorState();
+	old = MemoryContextSwitchTo(call->estate->es_query_cxt);
+	for (int t = 0; t < DIRECT_TABLE_COUNT; t++)
+	{
+		ResultRelInfo *result = &call->results[t];
+		DirectTableCache *entry = &table_cache[t];
+
+		if (!call->open[t])
+			continue;
+		InitResultRelInfo(result, call->tables[t], 0, NULL, 0);
+		if (entry->check_count > 0)
+		{
+			result->ri_ConstraintExprs = palloc(entry->check_count * sizeof(ExprState *));
+			for (int i = 0; i < entry->check_count; i++)
+				result->ri_ConstraintExprs[i] = ExecInitExpr(entry->checks[i], NULL);
+		}
+	}
+	MemoryContextSwitchTo(old);
+
+	PushActiveSnapshot(GetTransactionSnapshot());
+	call->snapshot = GetActiveSnapshot();
+	call->estate->es_snapshot = call->snapshot;
+	call->command = GetCurrentCommandId(true);
+	return true;
+}
+
+/*
+ * Ends a call begun, written or not.  What the next statement of the
+ * transaction reads includes the rows written.
+ */
+void
+direct_end(DirectCall *call)
+{
+	PopActiveSnapshot();
+	ExecResetTupleTable(call->estate->es_tupleTable, false);
+	for (int t = 0; t < DIRECT_TABLE_COUNT; t++)
+	{
+		if (!call->open[t])
+			continue;
+		if (call->indexes_open[t])
+			ExecCloseIndices(&call->results[t]);
+		table_close(call->tables[t], NoLock);
+	}
+	FreeExecutorState(call->estate);
+	CommandCounterIncrement();
+}
+
+/* A slot for rows read from the table */
+TupleTableSlot *
+direct_table_slot(DirectCall *call, DirectTable table)
+{
+	Relation	relation = call->tables[table];
+
+	return ExecInitExtraTupleSlot(call->estate, RelationGetDescr(relation),
+								  table_slot_callbacks(relation));
+}
+
+static TupleTableSlot *
+empty_row(DirectCall *call, DirectTable table)
+{
+	TupleTableSlot *slot = ExecInitExtraTupleSlot(call->estate,
+												  RelationGetDescr(call->tables[table]),
+												  &TTSOpsVirtual);
+
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
+	return slot;
+}
+
+/*
+ * A new row of the shape's table: the columns the shape leaves out hold
+ * their defaults (or null), the shape's own are to be set.
+ */
+TupleTableSlot *
+direct_new_row(DirectCall *call, const DirectShape *shape)
+{
+	TupleTableSlot *slot = empty_row(call, shape->table);
+	ExprContext *context = GetPerTupleExprContext(call->estate);
+	MemoryContext old = MemoryContextSwitchTo(call->estate->es_query_cxt);
+
+	Assert(shape->insert);
+	for (int i = 0; i < shape->default_count; i++)
+	{
+		AttrNumber	column = shape->default_columns[i];
+		ExprState  *state = ExecInitExpr(shape->defaults[i], NULL);
+
+		slot->tts_values[column - 1] =
+			ExecEvalExprSwitchContext(state, context, &slot->tts_isnull[column - 1]);
+	}
+	MemoryContextSwitchTo(old);
+	return slot;
+}
+
+/* A copy of a row read, to be changed */
+TupleTableSlot *
+direct_changed_row(DirectCall *call, DirectTable table, TupleTableSlot *read)
+{
+	TupleTableSlot *slot = empty_row(call, table);
+	int			natts = slot->tts_tupleDescriptor->natts;
+
+	slot_getallattrs(read);
+	memcpy(slot->tts_values, read->tts_values, natts * sizeof(Datum));
+	memcpy(slot->tts_isnull, read->tts_isnull, natts * sizeof(bool));
+	return slot;
+}
+
+void
+direct_set(TupleTableSlot *slot, const DirectShape *shape, int column, Datum value,
+		   bool isnull)
+{
+	AttrNumber	attno = shape->columns[column];
+
+	slot->tts_values[attno - 1] = value;
+	slot->tts_isnull[attno - 1] = isnull;
+}
+
+Datum
+direct_get(TupleTableSlot *slot, const DirectShape *shape, int column, bool *isnull)
+{
+	return slot_getattr(slot, shape->columns[column], isnull);
+}
+
+/* The value of an enum label for the shape's column, looked up once */
+Oid
+direct_label(DirectShape *shape, int column, const char *label)
+{
+	Oid			type;
+	Oid			value;
+
+	for (int i = 0; i < shape->label_count; i++)
+		if (strcmp(shape->labels[i], label) == 0)
+			return shape->label_oids[i];
+	type = get_atttype(table_cache[shape->table].relid, shape->columns[column]);
+	value = DatumGetObjectId(DirectFunctionCall2(enum_in, CStringGetDatum(label),
+												 ObjectIdGetDatum(type)));
+	if (shape->label_count < DIRECT_MAX_LABELS)
+	{
+		shape->labels[shape->label_count] = label;
+		shape->label_oids[shape->label_count] = value;
+		shape->label_count++;
+	}
+	return value;
+}
+
+static void
+insert_index_entries(DirectCall *call, DirectTable table, TupleTableSlot *slot,
+					 bool update)
+{
+	ResultRelInfo *result = &call->results[table];
+
+	if (!call->indexes_open[table])
+	{
+		ExecOpenIndices(result, false);
+		call->indexes_open[table] = true;
+	}
+	if (result->ri_NumIndices > 0)
+		ExecInsertIndexTuples(result, slot, call->estate, update, false, NULL, NIL);
+}
+
+static void
+check_constraints(DirectCall *call, DirectTable table, TupleTableSlot *slot)
+{
+	if (RelationGetDescr(call->tables[table])->constr != NULL)
+		ExecConstraints(&call->results[table], slot, call->estate);
+}
+
+/* Inserts the row, as INSERT does: constraints, the row, its index entries */
+void
+direct_insert(DirectCall *call, DirectTable table, TupleTableSlot *row)
+{
+	ExecStoreVirtualTuple(row);
+	CheckValidResultRel(&call->results[table], CMD_INSERT);
+	check_constraints(call, table, row);
+	table_tuple_insert(call->tables[table], row, call->command, 0, NULL);
+	insert_index_entries(call, table, row, false);
+}
+
+/*
+ * Replaces the row read by the changed one, as UPDATE does: constraints,
+ * the new version, index entries unless it is a HOT update.
+ */
+void
+direct_update(DirectCall *call, DirectTable table, TupleTableSlot *read,
+			  TupleTableSlot *changed)
+{
+	Relation	relation = call->tables[table];
+	TM_FailureData failure;
+	LockTupleMode lock_mode;
+	bool		update_indexes;
+	TM_Result	result;
+
+	ExecStoreVirtualTuple(changed);
+	CheckValidResultRel(&call->results[table], CMD_UPDATE);
+	check_constraints(call, table, changed);
+	result = table_tuple_update(relation, &read->tts_tid, changed, call->command,
+								call->snapshot, InvalidSnapshot, true,
+								&failure, &lock_mode, &update_indexes);
+	if (result == TM_Updated || result == TM_Deleted)
+	{
+		/*
+		 * Only under REPEATABLE READ: the row read is the snapshot's, and
+		 * another transaction changed it since (the account lock is taken
+		 * after the snapshot).  Under READ COMMITTED the snapshot was taken
+		 * after the account lock, which every writer of the row holds.
+		 */
+		if (IsolationUsesXactSnapshot())
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent %s",
+							result == TM_Updated ? "update" : "delete"),
+					 errhint("The transaction might succeed if retried.")));
+		elog(ERROR, "row of \"%s\" changed by another transaction under the account lock",
+			 RelationGetRelationName(relation));
+	}
+	if (result != TM_Ok)
+		elog(ERROR, "unexpected result %d updating a row of \"%s\"", (int) result,
+			 RelationGetRelationName(relation));
+	if (update_indexes)
+		insert_index_entries(call, table, changed, true);
+}
+
+/* The next id from the table's sequence, as nextval() */
+int64
+direct_next_id(DirectTable table)
+{
+	return nextval_internal(table_cache[table].sequence, true);
+}
+
+/* The index a path searches in the table, locked as a scan would */
+Relation
+direct_open_search_index(DirectTable table)
+{
+	return index_open(table_cache[table].search_index, AccessShareLock);
+}
+
+/* The leading keys of both indexes searched: the account and credit type */
+void
+direct_account_credit_type_keys(ScanKeyData *keys, Relation index, int64 account_id,
+								 text *credit_type)
+{
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(account_id));
+	ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[1], F_TEXTEQ,
+						   PointerGetDatum(credit_type));
+}
+
+/* The account's running total of the credit type, by primary key */
+bool
+direct_find_total(DirectCall *call, int64 account_id, text *credit_type,
+				  TupleTableSlot *total)
+{
+	Relation	index = direct_open_search_index(DIRECT_TOTALS);
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	bool		found;
+
+	direct_account_credit_type_keys(keys, index, account_id, credit_type);
+	scan = index_beginscan(call->tables[DIRECT_TOTALS], index, call->snapshot, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, total);
+	index_endscan(scan);
+	index_close(index, NoLock);
+	return found;
+}
+
+/* The operation row and the ledger entry row, as both paths write them */
+enum
+{
+	OPERATION_ACCOUNT_ID, OPERATION_OPERATION_ID, OPERATION_KIND,
+	OPERATION_IDEMPOTENCY_KEY, OPERATION_REQUEST, OPERATION_AMOUNT,
+	OPERATION_CREDIT_TYPE, OPERATION_SERVICE_ID, OPERATION_PACKAGE_ID,
+	OPERATION_REFERENCE, OPERATION_CREATED_AT, OPERATION_BALANCE_AFTER,
+	OPERATION_COLUMN_COUNT
+};
+
+static const char *const operation_columns[OPERATION_COLUMN_COUNT] = {
+	"account_id", "operation_id", "kind", "idempotency_key", "request", "amount",
+	"credit_type", "service_id", "package_id", "reference", "created_at", "balance_after"
+};
+
+DirectShape direct_operation_shape = {
+	.table = DIRECT_OPERATIONS, .insert = true, .privileges = ACL_INSERT,
+	.names = operation_columns, .count = OPERATION_COLUMN_COUNT
+};
+
+enum
+{
+	ENTRY_ACCOUNT_ID, ENTRY_OPERATION_ID, ENTRY_ENTRY_NO, ENTRY_KIND,
+	ENTRY_BATCH_ID, ENTRY_CREDIT_TYPE, ENTRY_DELTA, ENTRY_BALANCE_AFTER,
+	ENTRY_SERVICE_ID, ENTRY_REFERENCE, ENTRY_CREATED_AT, ENTRY_COLUMN_COUNT
+};
+
+static const char *const entry_columns[ENTRY_COLUMN_COUNT] = {
+	"account_id", "operation_id", "entry_no", "kind", "batch_id", "credit_type",
+	"delta", "balance_after", "service_id", "reference", "created_at"
+};
+
+DirectShape direct_entry_shape = {
+	.table = DIRECT_LEDGER, .insert = true, .privileges = ACL_INSERT,
+	.names = entry_columns, .count = ENTRY_COLUMN_COUNT
+};
+
+void
+direct_insert_operation(DirectCall *call, const DirectOperationRow *row)
+{
+	DirectShape *shape = &direct_operation_shape;
+	TupleTableSlot *slot = direct_new_row(call, shape);
+
+	direct_set(slot, shape, OPERATION_ACCOUNT_ID, Int64GetDatum(row->account_id), false);
+	direct_set(slot, shape, OPERATION_OPERATION_ID, Int64GetDatum(row->operation_id), false);
+	direct_set(slot, shape, OPERATION_KIND,
+			   ObjectIdGetDatum(direct_label(shape, OPERATION_KIND, row->kind)), false);
+	direct_set(slot, shape, OPERATION_IDEMPOTENCY_KEY, PointerGetDatum(row->idempotency_key),
+			   row->idempotency_key == NULL);
+	direct_set(slot, shape, OPERATION_REQUEST, CStringGetTextDatum(row->request), false);
+	direct_set(slot, shape, OPERATION_AMOUNT, NumericGetDatum(row->amount), false);
+	direct_set(slot, shape, OPERATION_CREDIT_TYPE, PointerGetDatum(row->credit_type), false);
+	direct_set(slot, shape, OPERATION_SERVICE_ID, Int64GetDatum(row->service_id),
+			   !row->has_service);
+	direct_set(slot, shape, OPERATION_PACKAGE_ID, Int64GetDatum(row->package_id),
+			   !row->has_package);
+	direct_set(slot, shape, OPERATION_REFERENCE, PointerGetDatum(row->reference),
+			   row->reference == NULL);
+	direct_set(slot, shape, OPERATION_CREATED_AT, TimestampTzGetDatum(row->created_at), false);
+	direct_set(slot, shape, OPERATION_BALANCE_AFTER, NumericGetDatum(row->balance_after),
+			   false);
+	direct_insert(call, DIRECT_OPERATIONS, slot);
+}
+
+void
+direct_insert_entry(DirectCall *call, const DirectEntryRow *row)
+{
+	DirectShape *shape = &direct_entry_shape;
+	TupleTableSlot *slot = direct_new_row(call, shape);
+
+	direct_set(slot, shape, ENTRY_ACCOUNT_ID, Int64GetDatum(row->account_id), false);
+	direct_set(slot, shape, ENTRY_OPERATION_ID, Int64GetDatum(row->operation_id), false);
+	direct_set(slot, shape, ENTRY_ENTRY_NO, Int32GetDatum(row->entry_no), false);
+	direct_set(slot, shape, ENTRY_KIND,
+			   ObjectIdGetDatum(direct_label(shape, ENTRY_KIND, row->kind)), false);
+	direct_set(slot, shape, ENTRY_BATCH_ID, Int64GetDatum(row->batch_id), false);
+	direct_set(slot, shape, ENTRY_CREDIT_TYPE, PointerGetDatum(row->credit_type), false);
+	direct_set(slot, shape, ENTRY_DELTA, NumericGetDatum(row->delta), false);
+	direct_set(slot, shape, ENTRY_BALANCE_AFTER, NumericGetDatum(row->balance_after), false);
+	direct_set(slot, shape, ENTRY_SERVICE_ID, Int64GetDatum(row->service_id),
+			   !row->has_service);
+	direct_set(slot, shape, ENTRY_REFERENCE, PointerGetDatum(row->reference),
+			   row->reference == NULL);
+	direct_set(slot, shape, ENTRY_CREATED_AT, TimestampTzGetDatum(row->created_at), false);
+	direct_insert(call, DIRECT_LEDGER, slot);
+}
