@@ -131,6 +131,8 @@ SELECT c.relname, public.bt_index_check(c.oid, true)
                       'credits.sales'::regclass)
  ORDER BY c.relname;
 
+DROP VIEW public.books;
+
 -- Constraints hold on the direct path too, and a new one is seen at once.
 -- A row the ledger refuses: nothing of the call is left.
 \set VERBOSITY terse
@@ -186,11 +188,32 @@ SELECT credits.grant_package(1, 1, payment_ref => 'pay-2') > 0 AS sold;
 RESET client_min_messages;
 SELECT payment_ref, test_price_cents FROM credits.sales WHERE account_id = 1 ORDER BY payment_ref;
 ALTER TABLE credits.sales DROP COLUMN test_price_cents;
+
+-- A column of another type than the one written (here a type modifier):
+-- the statement does the work, and its length check applies.
+ALTER TABLE credits.ledger ALTER COLUMN reference TYPE varchar(12);
+SET client_min_messages = debug1;
+\set VERBOSITY terse
+SELECT credits.redeem_credits(1, 1, reference => 'a reference too long');
+\set VERBOSITY default
+SELECT (credits.redeem_credits(1, 1, reference => 'short')).balance_after;
+RESET client_min_messages;
+ALTER TABLE credits.ledger ALTER COLUMN reference TYPE text;
+
+-- A rule on a table written: not bypassed.  The statement, a WITH query,
+-- refuses a DO ALSO rule, so the grant is refused too.
+CREATE RULE sales_test_rule AS ON INSERT TO credits.sales DO ALSO SELECT 1;
+SET client_min_messages = debug1;
+\set VERBOSITY terse
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-3');
+\set VERBOSITY default
+RESET client_min_messages;
+DROP RULE sales_test_rule ON credits.sales;
+SELECT count(*) AS sales FROM credits.sales WHERE account_id = 1;
 SELECT * FROM credits.verify_ledger();
 
 -- The extension dropped and created again in the same session: the next
 -- redemption finds the new tables.
-DROP VIEW public.books;
 DROP EXTENSION credits;
 CREATE EXTENSION credits;
 SELECT credits.grant_credits(1, 2) > 0 AS granted;

@@ -33,12 +33,18 @@ typedef enum DirectTable
 #define DIRECT_MAX_COLUMNS 16
 #define DIRECT_MAX_LABELS 4
 
+/* The type a shape's column must have; DIRECT_ENUM: any enum type */
+#define DIRECT_ENUM InvalidOid
+
 /*
  * One kind of row a path reads and changes (update) or writes (insert),
- * by its columns' names; the caller names columns by their position in
- * names.  What is looked up from the catalogue (column numbers, enum
- * labels, the defaults of the columns an insert leaves out) is kept here
- * once per backend, and looked up again after the table changes.
+ * by its columns' names and types; the caller names columns by their
+ * position in names.  An insert's optional columns start out as the
+ * columns it leaves out do, with their defaults, and are set only when
+ * the statement it stands for names them.  What is looked up from the
+ * catalogue (column numbers, enum labels, defaults) is kept here once per
+ * backend, and looked up again after the table changes.  A shape with no
+ * columns only adds to the privileges its table needs.
  */
 typedef struct DirectShape
 {
@@ -46,15 +52,17 @@ typedef struct DirectShape
 	bool		insert;
 	AclMode		privileges;		/* what the SQL statement needs on the table */
 	const char *const *names;
+	const Oid  *types;
 	int			count;
+	uint32		optional;		/* bit i: names[i] may be left to its default */
 
 	/* looked up, for the table's generation below */
 	uint64		generation;
 	bool		usable;
 	AttrNumber	columns[DIRECT_MAX_COLUMNS];
 	int			default_count;
-	AttrNumber	default_columns[DIRECT_MAX_COLUMNS];
-	Expr	   *defaults[DIRECT_MAX_COLUMNS];	/* planned */
+	AttrNumber	default_columns[DIRECT_MAX_COLUMNS * 2];
+	Expr	   *defaults[DIRECT_MAX_COLUMNS * 2];	/* planned */
 	int			label_count;
 	const char *labels[DIRECT_MAX_LABELS];
 	Oid			label_oids[DIRECT_MAX_LABELS];
@@ -92,7 +100,11 @@ extern int64 direct_next_id(DirectTable table);
 extern Relation direct_open_search_index(DirectTable table);
 extern void direct_account_credit_type_keys(ScanKeyData *keys, Relation index,
 											int64 account_id, text *credit_type);
-/* An operation row: what both paths write, the columns they do not use null */
+/*
+ * An operation row, as both paths write it.  writes_service_id and
+ * writes_package_id: the statement the path stands for names the column
+ * (a null is written as null); else the column keeps its default.
+ */
 typedef struct DirectOperationRow
 {
 	int64		account_id;
@@ -102,8 +114,10 @@ typedef struct DirectOperationRow
 	const char *request;
 	Numeric		amount;
 	text	   *credit_type;
+	bool		writes_service_id;
 	bool		has_service;
 	int64		service_id;
+	bool		writes_package_id;
 	bool		has_package;
 	int64		package_id;
 	text	   *reference;
@@ -111,7 +125,7 @@ typedef struct DirectOperationRow
 	Numeric		balance_after;
 } DirectOperationRow;
 
-/* A ledger entry row */
+/* A ledger entry row; writes_service_id as for an operation */
 typedef struct DirectEntryRow
 {
 	int64		account_id;
@@ -122,6 +136,7 @@ typedef struct DirectEntryRow
 	text	   *credit_type;
 	Numeric		delta;
 	Numeric		balance_after;
+	bool		writes_service_id;
 	bool		has_service;
 	int64		service_id;
 	text	   *reference;

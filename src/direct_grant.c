@@ -15,21 +15,28 @@
  *	  The caller holds the account's row lock (accounts.c), so no other
  *	  writer touches the account's running total: the version read is the
  *	  one updated.  The new rows are seen by no one before commit.  The
- *	  five tables and their indexes are locked as the statement would lock
- *	  them (direct_write.c).
+ *	  tables written (four, or five with a sale) are locked as the
+ *	  statement locks them, and their indexes as direct_write.c says.
  *
  *-------------------------------------------------------------------------
  */
 #include "direct.h"
 
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
 
 static const char *const total_columns[] = {"total"};
+static const Oid total_types[] = {NUMERICOID};
 
 /* the statement is an INSERT ... ON CONFLICT DO UPDATE: it needs all three */
 static DirectShape total_raised = {
 	.table = DIRECT_TOTALS, .privileges = ACL_SELECT | ACL_INSERT | ACL_UPDATE,
-	.names = total_columns, .count = 1
+	.names = total_columns, .types = total_types, .count = 1
+};
+
+/* the statement reads the operation's id back (RETURNING) */
+static DirectShape operation_returned = {
+	.table = DIRECT_OPERATIONS, .privileges = ACL_SELECT
 };
 
 enum
@@ -46,9 +53,16 @@ static const char *const batch_columns[BATCH_COLUMN_COUNT] = {
 	"operation_id", "created_at"
 };
 
+static const Oid batch_types[BATCH_COLUMN_COUNT] = {
+	INT8OID, INT8OID, TEXTOID, DIRECT_ENUM, INT8OID, NUMERICOID,
+	NUMERICOID, BOOLOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, TEXTOID,
+	INT8OID, TIMESTAMPTZOID
+};
+
+/* the statement reads the batch's id back (RETURNING) */
 static DirectShape new_batch = {
-	.table = DIRECT_BATCHES, .insert = true, .privileges = ACL_INSERT,
-	.names = batch_columns, .count = BATCH_COLUMN_COUNT
+	.table = DIRECT_BATCHES, .insert = true, .privileges = ACL_INSERT | ACL_SELECT,
+	.names = batch_columns, .types = batch_types, .count = BATCH_COLUMN_COUNT
 };
 
 enum
@@ -63,18 +77,25 @@ static const char *const sale_columns[SALE_COLUMN_COUNT] = {
 	"currency", "country", "payment_ref", "sold_at"
 };
 
+static const Oid sale_types[SALE_COLUMN_COUNT] = {
+	INT8OID, INT8OID, INT8OID, INT8OID, NUMERICOID, NUMERICOID,
+	TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID
+};
+
 static DirectShape new_sale = {
 	.table = DIRECT_SALES, .insert = true, .privileges = ACL_INSERT,
-	.names = sale_columns, .count = SALE_COLUMN_COUNT
+	.names = sale_columns, .types = sale_types, .count = SALE_COLUMN_COUNT
 };
 
 static DirectShape *const grant_shapes[] = {
-	&total_raised, &direct_operation_shape, &new_batch, &direct_entry_shape, &new_sale
+	&total_raised, &direct_operation_shape, &operation_returned, &new_batch,
+	&direct_entry_shape, &new_sale
 };
 
-/* One grant writes no sale, and so needs no sales table */
+/* A grant without a package writes no sale, and so needs no sales table */
 static DirectShape *const grant_shapes_without_sale[] = {
-	&total_raised, &direct_operation_shape, &new_batch, &direct_entry_shape
+	&total_raised, &direct_operation_shape, &operation_returned, &new_batch,
+	&direct_entry_shape
 };
 
 static void
@@ -174,6 +195,7 @@ credits_grant_directly(const CreditsGrant *grant, TimestampTz now, int64 *batch_
 	operation.request = grant->request;
 	operation.amount = grant->amount;
 	operation.credit_type = grant->credit_type;
+	operation.writes_package_id = true;
 	operation.has_package = grant->has_package;
 	operation.package_id = grant->package_id;
 	operation.reference = grant->reference;

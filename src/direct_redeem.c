@@ -24,7 +24,7 @@
 
 #include "access/genam.h"
 #include "access/stratnum.h"
-#include "catalog/pg_type_d.h"
+#include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -40,16 +40,21 @@ static const char *const batch_columns[BATCH_COLUMN_COUNT] = {
 	"batch_id", "remaining", "held", "is_open", "valid_from", "expires_at", "service_ids"
 };
 
+static const Oid batch_types[BATCH_COLUMN_COUNT] = {
+	INT8OID, NUMERICOID, NUMERICOID, BOOLOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID
+};
+
 static DirectShape batch_drawn = {
 	.table = DIRECT_BATCHES, .privileges = ACL_SELECT | ACL_UPDATE,
-	.names = batch_columns, .count = BATCH_COLUMN_COUNT
+	.names = batch_columns, .types = batch_types, .count = BATCH_COLUMN_COUNT
 };
 
 static const char *const total_columns[] = {"total"};
+static const Oid total_types[] = {NUMERICOID};
 
 static DirectShape total_lowered = {
 	.table = DIRECT_TOTALS, .privileges = ACL_SELECT | ACL_UPDATE,
-	.names = total_columns, .count = 1
+	.names = total_columns, .types = total_types, .count = 1
 };
 
 static DirectShape *const redemption_shapes[] = {
@@ -133,6 +138,7 @@ insert_operation_and_entry(DirectCall *call, const CreditsFirstBatch *draw)
 	operation.request = draw->request;
 	operation.amount = draw->amount;
 	operation.credit_type = draw->credit_type;
+	operation.writes_service_id = true;
 	operation.has_service = draw->has_service;
 	operation.service_id = draw->service_id;
 	operation.reference = draw->reference;
@@ -148,6 +154,7 @@ insert_operation_and_entry(DirectCall *call, const CreditsFirstBatch *draw)
 	entry.credit_type = draw->credit_type;
 	entry.delta = credits_numeric_sub(credits_numeric_zero(), draw->amount);
 	entry.balance_after = draw->total;
+	entry.writes_service_id = true;
 	entry.has_service = draw->has_service;
 	entry.service_id = draw->service_id;
 	entry.reference = draw->reference;

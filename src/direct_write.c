@@ -14,24 +14,29 @@
  *	  execution: here they are parsed and planned once per backend, and
  *	  again only after the relation cache says the table changed.
  *
- *	  A path names the rows it writes as shapes (direct.h).  direct_begin
- *	  opens their tables and says no, writing nothing, unless every table
- *	  is a plain table with no triggers, no row-level security, no
- *	  inheritance children and no generated or domain-typed columns written,
- *	  and the function's owner has the privileges the statement would need;
- *	  the caller then runs its SQL statement, so that triggers fire,
+ *	  A path names the rows it writes as shapes (direct.h), with their
+ *	  columns' names and types.  direct_begin opens their tables and says
+ *	  no, writing nothing, unless every table is a plain table with no
+ *	  triggers, rules, row-level security, inheritance children or stored
+ *	  generated columns, every column has the type the path writes (no
+ *	  domain, no type modifier, no identity column written), and the
+ *	  function's owner has the privileges the statement would need; the
+ *	  caller then runs its SQL statement, so that triggers fire, rules and
  *	  policies apply and missing privileges are reported as the statement
  *	  reports them.  A DEBUG1 message says why.
  *
  * Locking
- *	  The tables are opened with RowExclusiveLock, the indexes searched
- *	  with AccessShareLock and those inserted into with RowExclusiveLock,
- *	  as an UPDATE or INSERT statement would; all are kept to the end of
- *	  the transaction, also when the statement takes over.  No row is
- *	  locked here: the caller holds the account's row lock (accounts.c),
- *	  which every writer of the account's rows holds, and reads with the
- *	  snapshot direct_begin takes after it (a new one per call under READ
- *	  COMMITTED, the transaction's under REPEATABLE READ).
+ *	  The tables are opened with RowExclusiveLock and kept to the end of
+ *	  the transaction, also when the statement takes over, as an UPDATE or
+ *	  INSERT statement keeps them.  An index searched is locked with
+ *	  AccessShareLock and one inserted into with RowExclusiveLock, and
+ *	  those locks end with the call, as the executor's end with the
+ *	  statement (the statement locks every index of a table it writes when
+ *	  it starts; here an index is locked when the first row goes into
+ *	  it).  No row is locked here: the caller holds the account's row lock
+ *	  (accounts.c), which every writer of the account's rows holds, and
+ *	  reads with the snapshot direct_begin takes after it (a new one per
+ *	  call under READ COMMITTED, the transaction's under REPEATABLE READ).
  *
  *-------------------------------------------------------------------------
  */
@@ -55,6 +60,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 /* What each table is, and what of it a path searches */
 typedef struct DirectTableInfo
@@ -78,9 +84,11 @@ static const DirectTableInfo table_info[DIRECT_TABLE_COUNT] = {
 
 /*
  * What is looked up once per backend for each table.  A relation cache
- * invalidation of the table (ALTER TABLE, CREATE TRIGGER, a new
- * constraint, DROP EXTENSION) marks it stale; the next call looks it up
- * again, under a new generation, and the shapes on it follow.
+ * invalidation of the table, its searched index or its sequence (ALTER
+ * TABLE, CREATE TRIGGER, a new constraint, DROP EXTENSION) marks it
+ * stale, and so does any change to a function (a CHECK constraint or
+ * default may have inlined it) or an enum label; the next call looks it
+ * up again, under a new generation, and the shapes on it follow.
  */
 typedef struct DirectTableCache
 {
@@ -99,17 +107,28 @@ static DirectTableCache table_cache[DIRECT_TABLE_COUNT];
 static uint64 last_generation;
 
 static void
-direct_cache_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+relation_changed(Datum arg pg_attribute_unused(), Oid relid)
 {
 	for (int t = 0; t < DIRECT_TABLE_COUNT; t++)
-		if (relid == InvalidOid || table_cache[t].relid == relid)
+		if (relid == InvalidOid || table_cache[t].relid == relid ||
+			table_cache[t].search_index == relid || table_cache[t].sequence == relid)
 			table_cache[t].valid = false;
+}
+
+static void
+function_or_label_changed(Datum arg pg_attribute_unused(), int cache_id pg_attribute_unused(),
+						  uint32 hash pg_attribute_unused())
+{
+	for (int t = 0; t < DIRECT_TABLE_COUNT; t++)
+		table_cache[t].valid = false;
 }
 
 void
 credits_direct_init(void)
 {
-	CacheRegisterRelcacheCallback(direct_cache_invalidate, (Datum) 0);
+	CacheRegisterRelcacheCallback(relation_changed, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, function_or_label_changed, (Datum) 0);
+	CacheRegisterSyscacheCallback(ENUMOID, function_or_label_changed, (Datum) 0);
 }
 
 /* True if the index's leading key columns are these, in this order */
@@ -177,17 +196,40 @@ build_table(DirectTable t, Relation table)
 	entry->usable = true;
 }
 
+/* True if the column has the type the shape writes, with no modifier */
 static bool
-is_domain(Oid type)
+has_written_type(Form_pg_attribute attribute, Oid type)
 {
-	return get_typtype(type) == TYPTYPE_DOMAIN;
+	if (attribute->atttypmod != -1)
+		return false;
+	if (type == DIRECT_ENUM)
+		return get_typtype(attribute->atttypid) == TYPTYPE_ENUM;
+	return attribute->atttypid == type;
+}
+
+/*
+ * Plans the column's default, as the INSERT statement would fill it in.
+ * False if there are more defaults than the shape has room for.
+ */
+static bool
+add_default(DirectShape *shape, Relation table, AttrNumber attno)
+{
+	Node	   *default_value = build_column_default(table, attno);
+
+	if (default_value == NULL)
+		return true;
+	if (shape->default_count == lengthof(shape->defaults))
+		return false;
+	shape->default_columns[shape->default_count] = attno;
+	shape->defaults[shape->default_count] = expression_planner((Expr *) default_value);
+	shape->default_count++;	return true;
 }
 
 /*
  * Looks the shape's columns up, and for an insert the defaults of the
- * columns it leaves out, as the INSERT statement would fill them in.
- * Unusable if a column is missing, is of a domain type (the statement
- * would check the domain's constraints) or is generated.
+ * columns it leaves out or may leave out.  Unusable if a column is
+ * missing or of another type (a domain, a type modifier), or if an
+ * insert would write an identity or generated column.
  */
 static void
 build_shape(DirectShape *shape, Relation table)
@@ -204,9 +246,16 @@ build_shape(DirectShape *shape, Relation table)
 
 	for (int i = 0; i < shape->count; i++)
 	{
+		Form_pg_attribute attribute;
+
 		shape->columns[i] = get_attnum(RelationGetRelid(table), shape->names[i]);
-		if (shape->columns[i] == InvalidAttrNumber ||
-			is_domain(TupleDescAttr(descriptor, shape->columns[i] - 1)->atttypid))
+		if (shape->columns[i] == InvalidAttrNumber)
+			return;
+		attribute = TupleDescAttr(descriptor, shape->columns[i] - 1);
+		if (!has_written_type(attribute, shape->types[i]))
+			return;
+		if (shape->insert && (attribute->attgenerated ||
+							  attribute->attidentity == ATTRIBUTE_IDENTITY_ALWAYS))
 			return;
 	}
 	if (!shape->insert)
@@ -220,31 +269,21 @@ build_shape(DirectShape *shape, Relation table)
 	{
 		Form_pg_attribute attribute = TupleDescAttr(descriptor, attno - 1);
 		bool		written = false;
-		Node	   *default_value;
 
 		if (attribute->attisdropped)
 			continue;
 		for (int i = 0; i < shape->count; i++)
-			written = written || shape->columns[i] == attno;
+			written = written ||
+				(shape->columns[i] == attno && (shape->optional & (1u << i)) == 0);
 		if (written)
 			continue;
-		if (attribute->attgenerated || is_domain(attribute->atttypid))
+		/* a domain: the statement would check its constraints on null */
+		if (get_typtype(attribute->atttypid) == TYPTYPE_DOMAIN ||
+			!add_default(shape, table, attno))
 		{
 			MemoryContextSwitchTo(old);
 			return;
 		}
-		default_value = build_column_default(table, attno);
-		if (default_value == NULL)
-			continue;
-		if (shape->default_count == DIRECT_MAX_COLUMNS)
-		{
-			MemoryContextSwitchTo(old);
-			return;
-		}
-		shape->default_columns[shape->default_count] = attno;
-		shape->defaults[shape->default_count] =
-			expression_planner((Expr *) default_value);
-		shape->default_count++;
 	}
 	MemoryContextSwitchTo(old);
 	shape->usable = true;
@@ -267,6 +306,10 @@ why_not_direct(DirectTable t, Relation table, AclMode privileges)
 		return "a table has row-level security";
 	if (table->trigdesc != NULL)
 		return "a table has triggers";
+	if (table->rd_rules != NULL)
+		return "a table has rules";
+	if (constraints != NULL && constraints->has_generated_stored)
+		return "a table has generated columns";
 	if ((constraints ? constraints->num_check : 0) != table_cache[t].check_count)
 		return "a table's CHECK constraints changed";
 	if (pg_class_aclcheck(RelationGetRelid(table), GetUserId(), privileges) != ACLCHECK_OK)
@@ -323,7 +366,7 @@ open_tables(DirectCall *call, DirectShape *const *shapes, int shape_count)
 			why = "a table does not have the indexes or sequence it uses";
 	for (int s = 0; why == NULL && s < shape_count; s++)
 		if (!shapes[s]->usable)
-			why = "a table does not have the columns it writes, or has generated or domain-typed ones";
+			why = "a table does not have the columns it writes, of the types it writes";
 	for (int t = 0; why == NULL && t < DIRECT_TABLE_COUNT; t++)
 		if (call->open[t])
 			why = why_not_direct(t, call->tables[t], privileges[t]);
@@ -415,26 +458,32 @@ TupleTableSlot *
 direct_table_slot(DirectCall *call, DirectTable table)
 {
 	Relation	relation = call->tables[table];
+	MemoryContext old = MemoryContextSwitchTo(call->estate->es_query_cxt);
+	TupleTableSlot *slot = ExecInitExtraTupleSlot(call->estate, RelationGetDescr(relation),
+												  table_slot_callbacks(relation));
 
-	return ExecInitExtraTupleSlot(call->estate, RelationGetDescr(relation),
-								  table_slot_callbacks(relation));
+	MemoryContextSwitchTo(old);
+	return slot;
 }
 
 static TupleTableSlot *
 empty_row(DirectCall *call, DirectTable table)
 {
+	MemoryContext old = MemoryContextSwitchTo(call->estate->es_query_cxt);
 	TupleTableSlot *slot = ExecInitExtraTupleSlot(call->estate,
 												  RelationGetDescr(call->tables[table]),
 												  &TTSOpsVirtual);
 
+	MemoryContextSwitchTo(old);
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
 	return slot;
 }
 
 /*
- * A new row of the shape's table: the columns the shape leaves out hold
- * their defaults (or null), the shape's own are to be set.
+ * A new row of the shape's table: the columns the shape leaves out, and
+ * its optional ones, hold their defaults (or null); the others are to be
+ * set.
  */
 TupleTableSlot *
 direct_new_row(DirectCall *call, const DirectShape *shape)
@@ -643,9 +692,15 @@ static const char *const operation_columns[OPERATION_COLUMN_COUNT] = {
 	"credit_type", "service_id", "package_id", "reference", "created_at", "balance_after"
 };
 
+static const Oid operation_types[OPERATION_COLUMN_COUNT] = {
+	INT8OID, INT8OID, DIRECT_ENUM, TEXTOID, TEXTOID, NUMERICOID,
+	TEXTOID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, NUMERICOID
+};
+
 DirectShape direct_operation_shape = {
 	.table = DIRECT_OPERATIONS, .insert = true, .privileges = ACL_INSERT,
-	.names = operation_columns, .count = OPERATION_COLUMN_COUNT
+	.names = operation_columns, .types = operation_types, .count = OPERATION_COLUMN_COUNT,
+	.optional = (1u << OPERATION_SERVICE_ID) | (1u << OPERATION_PACKAGE_ID)
 };
 
 enum
@@ -660,9 +715,15 @@ static const char *const entry_columns[ENTRY_COLUMN_COUNT] = {
 	"delta", "balance_after", "service_id", "reference", "created_at"
 };
 
+static const Oid entry_types[ENTRY_COLUMN_COUNT] = {
+	INT8OID, INT8OID, INT4OID, DIRECT_ENUM, INT8OID, TEXTOID,
+	NUMERICOID, NUMERICOID, INT8OID, TEXTOID, TIMESTAMPTZOID
+};
+
 DirectShape direct_entry_shape = {
 	.table = DIRECT_LEDGER, .insert = true, .privileges = ACL_INSERT,
-	.names = entry_columns, .count = ENTRY_COLUMN_COUNT
+	.names = entry_columns, .types = entry_types, .count = ENTRY_COLUMN_COUNT,
+	.optional = 1u << ENTRY_SERVICE_ID
 };
 
 void
@@ -680,10 +741,12 @@ direct_insert_operation(DirectCall *call, const DirectOperationRow *row)
 	direct_set(slot, shape, OPERATION_REQUEST, CStringGetTextDatum(row->request), false);
 	direct_set(slot, shape, OPERATION_AMOUNT, NumericGetDatum(row->amount), false);
 	direct_set(slot, shape, OPERATION_CREDIT_TYPE, PointerGetDatum(row->credit_type), false);
-	direct_set(slot, shape, OPERATION_SERVICE_ID, Int64GetDatum(row->service_id),
-			   !row->has_service);
-	direct_set(slot, shape, OPERATION_PACKAGE_ID, Int64GetDatum(row->package_id),
-			   !row->has_package);
+	if (row->writes_service_id)
+		direct_set(slot, shape, OPERATION_SERVICE_ID, Int64GetDatum(row->service_id),
+				   !row->has_service);
+	if (row->writes_package_id)
+		direct_set(slot, shape, OPERATION_PACKAGE_ID, Int64GetDatum(row->package_id),
+				   !row->has_package);
 	direct_set(slot, shape, OPERATION_REFERENCE, PointerGetDatum(row->reference),
 			   row->reference == NULL);
 	direct_set(slot, shape, OPERATION_CREATED_AT, TimestampTzGetDatum(row->created_at), false);
@@ -707,8 +770,9 @@ direct_insert_entry(DirectCall *call, const DirectEntryRow *row)
 	direct_set(slot, shape, ENTRY_CREDIT_TYPE, PointerGetDatum(row->credit_type), false);
 	direct_set(slot, shape, ENTRY_DELTA, NumericGetDatum(row->delta), false);
 	direct_set(slot, shape, ENTRY_BALANCE_AFTER, NumericGetDatum(row->balance_after), false);
-	direct_set(slot, shape, ENTRY_SERVICE_ID, Int64GetDatum(row->service_id),
-			   !row->has_service);
+	if (row->writes_service_id)
+		direct_set(slot, shape, ENTRY_SERVICE_ID, Int64GetDatum(row->service_id),
+				   !row->has_service);
 	direct_set(slot, shape, ENTRY_REFERENCE, PointerGetDatum(row->reference),
 			   row->reference == NULL);
 	direct_set(slot, shape, ENTRY_CREATED_AT, TimestampTzGetDatum(row->created_at), false);

@@ -12,7 +12,7 @@
  *	  Arguments and the catalogue (packages, services, credit types) are
  *	  checked first, without locks.  Then the account row is locked FOR
  *	  UPDATE (created if missing), the idempotency key looked up, and the
- *	  batch, ledger entry, running total, operation and sale written.  The
+ *	  running total, operation, batch, ledger entry and sale written.  The
  *	  new batch is not visible to anyone before commit, so nothing else is
  *	  locked.
  *
