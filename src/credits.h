@@ -8,8 +8,8 @@
  * Every write path follows one protocol, described in README.md under
  * "Concurrency and locking": lock the account row, read what it needs
  * with a fresh snapshot, then make every change in one statement (or, for
- * a redemption from one batch, through the table access method:
- * direct_redeem.c).
+ * a redemption from one batch and for a grant, through the table access
+ * method: direct_write.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -196,23 +196,26 @@ extern void credits_report_shortfall(int64 account_id, text *credit_type,
 									 TimestampTz now) pg_attribute_noreturn();
 
 /*
- * redeem.c and direct_redeem.c: a redemption from the first spendable
- * batch alone, when it covers the amount.  The first part is what is
- * asked, the second what was written.
+ * redeem.c and direct_redeem.c: one redemption, whichever function asked
+ * for it, and what a redemption from the first spendable batch alone
+ * wrote.
  */
-typedef struct CreditsFirstBatch
+typedef struct CreditsRedeemRequest
 {
 	int64		account_id;
 	const char *kind;			/* credits.operation_kind label */
+	Numeric		amount;
 	text	   *credit_type;
 	bool		has_service;
 	int64		service_id;
-	TimestampTz now;
-	Numeric		amount;
+	int32		quantity;		/* 0 unless redeem_service */
+	text	   *reference;
 	text	   *idempotency_key;
 	const char *request;
-	text	   *reference;
+} CreditsRedeemRequest;
 
+typedef struct CreditsFirstBatch
+{
 	int64		operation_id;
 	int64		batch_id;
 	TimestampTz expires_at;
@@ -226,7 +229,8 @@ typedef enum CreditsDirectResult
 	CREDITS_DIRECT_UNAVAILABLE	/* the SQL statement must do it: nothing written */
 } CreditsDirectResult;
 
-extern CreditsDirectResult credits_redeem_first_batch_directly(CreditsFirstBatch *draw);
+extern CreditsDirectResult credits_redeem_first_batch_directly(
+	const CreditsRedeemRequest *redeem, TimestampTz now, CreditsFirstBatch *drawn);
 
 /*
  * grant.c and direct_grant.c: one grant of a new batch, whichever
@@ -259,7 +263,7 @@ typedef struct CreditsGrant
 extern CreditsDirectResult credits_grant_directly(const CreditsGrant *grant,
 												  TimestampTz now, int64 *batch_id);
 
-/* direct_write.c: the relation cache callback the direct paths' cache needs */
+/* direct_write.c: the cache callbacks the direct paths' cache needs */
 extern void credits_direct_init(void);
 
 /* movement.c: batch changes, ledger entries, the operation, the running total */

@@ -87,15 +87,10 @@ static DirectShape new_sale = {
 	.names = sale_columns, .types = sale_types, .count = SALE_COLUMN_COUNT
 };
 
+/* The sale last: a grant without a package writes none, and opens no sales table */
 static DirectShape *const grant_shapes[] = {
 	&total_raised, &direct_operation_shape, &operation_returned, &new_batch,
 	&direct_entry_shape, &new_sale
-};
-
-/* A grant without a package writes no sale, and so needs no sales table */
-static DirectShape *const grant_shapes_without_sale[] = {
-	&total_raised, &direct_operation_shape, &operation_returned, &new_batch,
-	&direct_entry_shape
 };
 
 static void
@@ -165,14 +160,9 @@ credits_grant_directly(const CreditsGrant *grant, TimestampTz now, int64 *batch_
 	TupleTableSlot *changed;
 	Numeric		after;
 	bool		isnull;
-	bool		begun;
 
-	if (grant->has_package)
-		begun = direct_begin(&call, "grant", grant_shapes, lengthof(grant_shapes));
-	else
-		begun = direct_begin(&call, "grant", grant_shapes_without_sale,
-							 lengthof(grant_shapes_without_sale));
-	if (!begun)
+	if (!direct_begin(&call, "grant", grant_shapes,
+					  lengthof(grant_shapes) - (grant->has_package ? 0 : 1)))
 		return CREDITS_DIRECT_UNAVAILABLE;
 
 	/* the running total first: under REPEATABLE READ a conflict stops here */

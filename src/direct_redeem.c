@@ -63,7 +63,7 @@ static DirectShape *const redemption_shapes[] = {
 
 /* True if the batch may be spent on the service, as in CREDITS_SPENDABLE_BATCH */
 static bool
-batch_applies(TupleTableSlot *batch, const CreditsFirstBatch *draw)
+batch_applies(TupleTableSlot *batch, const CreditsRedeemRequest *redeem)
 {
 	bool		isnull;
 	Datum		service_ids = direct_get(batch, &batch_drawn, BATCH_SERVICE_IDS, &isnull);
@@ -73,12 +73,12 @@ batch_applies(TupleTableSlot *batch, const CreditsFirstBatch *draw)
 
 	if (isnull)
 		return true;
-	if (!draw->has_service)
+	if (!redeem->has_service)
 		return false;
 	deconstruct_array(DatumGetArrayTypeP(service_ids), INT8OID, sizeof(int64),
 					  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, &element_nulls, &count);
 	for (int i = 0; i < count; i++)
-		if (!element_nulls[i] && DatumGetInt64(elements[i]) == draw->service_id)
+		if (!element_nulls[i] && DatumGetInt64(elements[i]) == redeem->service_id)
 			return true;
 	return false;
 }
@@ -89,16 +89,17 @@ batch_applies(TupleTableSlot *batch, const CreditsFirstBatch *draw)
  * holds open batches only.
  */
 static bool
-find_first_batch(DirectCall *call, const CreditsFirstBatch *draw, TupleTableSlot *batch)
+find_first_batch(DirectCall *call, const CreditsRedeemRequest *redeem, TimestampTz now,
+				 TupleTableSlot *batch)
 {
 	Relation	index = direct_open_search_index(DIRECT_BATCHES);
 	ScanKeyData keys[3];
 	IndexScanDesc scan;
 	bool		found = false;
 
-	direct_account_credit_type_keys(keys, index, draw->account_id, draw->credit_type);
+	direct_account_credit_type_keys(keys, index, redeem->account_id, redeem->credit_type);
 	ScanKeyInit(&keys[2], 3, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
-				TimestampTzGetDatum(draw->now));
+				TimestampTzGetDatum(now));
 
 	scan = index_beginscan(call->tables[DIRECT_BATCHES], index, call->snapshot, 3, 0);
 	index_rescan(scan, keys, 3, NULL, 0);
@@ -108,8 +109,8 @@ find_first_batch(DirectCall *call, const CreditsFirstBatch *draw, TupleTableSlot
 
 		found = DatumGetBool(direct_get(batch, &batch_drawn, BATCH_IS_OPEN, &isnull)) &&
 			DatumGetTimestampTz(direct_get(batch, &batch_drawn, BATCH_VALID_FROM,
-										   &isnull)) <= draw->now &&
-			batch_applies(batch, draw);
+										   &isnull)) <= now &&
+			batch_applies(batch, redeem);
 	}
 	index_endscan(scan);
 	index_close(index, NoLock);
@@ -126,53 +127,55 @@ numeric_column(TupleTableSlot *slot, const DirectShape *shape, int column)
 
 /* The operation row and its one ledger entry */
 static void
-insert_operation_and_entry(DirectCall *call, const CreditsFirstBatch *draw)
+insert_operation_and_entry(DirectCall *call, const CreditsRedeemRequest *redeem,
+						   TimestampTz now, const CreditsFirstBatch *drawn)
 {
 	DirectOperationRow operation = {0};
 	DirectEntryRow entry = {0};
 
-	operation.account_id = draw->account_id;
-	operation.operation_id = draw->operation_id;
-	operation.kind = draw->kind;
-	operation.idempotency_key = draw->idempotency_key;
-	operation.request = draw->request;
-	operation.amount = draw->amount;
-	operation.credit_type = draw->credit_type;
+	operation.account_id = redeem->account_id;
+	operation.operation_id = drawn->operation_id;
+	operation.kind = redeem->kind;
+	operation.idempotency_key = redeem->idempotency_key;
+	operation.request = redeem->request;
+	operation.amount = redeem->amount;
+	operation.credit_type = redeem->credit_type;
 	operation.writes_service_id = true;
-	operation.has_service = draw->has_service;
-	operation.service_id = draw->service_id;
-	operation.reference = draw->reference;
-	operation.created_at = draw->now;
-	operation.balance_after = draw->total;
+	operation.has_service = redeem->has_service;
+	operation.service_id = redeem->service_id;
+	operation.reference = redeem->reference;
+	operation.created_at = now;
+	operation.balance_after = drawn->total;
 	direct_insert_operation(call, &operation);
 
-	entry.account_id = draw->account_id;
-	entry.operation_id = draw->operation_id;
+	entry.account_id = redeem->account_id;
+	entry.operation_id = drawn->operation_id;
 	entry.entry_no = 1;
 	entry.kind = "redeem";
-	entry.batch_id = draw->batch_id;
-	entry.credit_type = draw->credit_type;
-	entry.delta = credits_numeric_sub(credits_numeric_zero(), draw->amount);
-	entry.balance_after = draw->total;
+	entry.batch_id = drawn->batch_id;
+	entry.credit_type = redeem->credit_type;
+	entry.delta = credits_numeric_sub(credits_numeric_zero(), redeem->amount);
+	entry.balance_after = drawn->total;
 	entry.writes_service_id = true;
-	entry.has_service = draw->has_service;
-	entry.service_id = draw->service_id;
-	entry.reference = draw->reference;
-	entry.created_at = draw->now;
+	entry.has_service = redeem->has_service;
+	entry.service_id = redeem->service_id;
+	entry.reference = redeem->reference;
+	entry.created_at = now;
 	direct_insert_entry(call, &entry);
 }
 
 /*
- * Redeems draw->amount from the first spendable batch alone, if it covers
+ * Redeems redeem->amount from the first spendable batch alone, if it covers
  * it.  CREDITS_DIRECT_WRITTEN: done, with the operation, the batch, its
- * expiry and the running total after filled in.  CREDITS_DIRECT_SHORT:
+ * expiry and the running total after in *drawn.  CREDITS_DIRECT_SHORT:
  * the first batch does not cover the amount (or there is none), nothing
  * written.  CREDITS_DIRECT_UNAVAILABLE: the tables need the SQL
  * statement, nothing written.  Must be called inside SPI_connect, with
  * the account locked.
  */
 CreditsDirectResult
-credits_redeem_first_batch_directly(CreditsFirstBatch *draw)
+credits_redeem_first_batch_directly(const CreditsRedeemRequest *redeem, TimestampTz now,
+									CreditsFirstBatch *drawn)
 {
 	DirectCall	call;
 	TupleTableSlot *batch;
@@ -187,38 +190,38 @@ credits_redeem_first_batch_directly(CreditsFirstBatch *draw)
 
 	batch = direct_table_slot(&call, DIRECT_BATCHES);
 	total = direct_table_slot(&call, DIRECT_TOTALS);
-	if (!find_first_batch(&call, draw, batch) ||
-		!direct_find_total(&call, draw->account_id, draw->credit_type, total))
+	if (!find_first_batch(&call, redeem, now, batch) ||
+		!direct_find_total(&call, redeem->account_id, redeem->credit_type, total))
 	{
 		direct_end(&call);
 		return CREDITS_DIRECT_SHORT;
 	}
 	remaining = numeric_column(batch, &batch_drawn, BATCH_REMAINING);
 	held = numeric_column(batch, &batch_drawn, BATCH_HELD);
-	if (credits_numeric_cmp(credits_numeric_sub(remaining, held), draw->amount) < 0)
+	if (credits_numeric_cmp(credits_numeric_sub(remaining, held), redeem->amount) < 0)
 	{
 		direct_end(&call);
 		return CREDITS_DIRECT_SHORT;
 	}
 
 	/* the batch first: under REPEATABLE READ a conflict stops everything here */
-	remaining = credits_numeric_sub(remaining, draw->amount);
+	remaining = credits_numeric_sub(remaining, redeem->amount);
 	changed = direct_changed_row(&call, DIRECT_BATCHES, batch);
 	direct_set(changed, &batch_drawn, BATCH_REMAINING, NumericGetDatum(remaining), false);
 	direct_set(changed, &batch_drawn, BATCH_IS_OPEN,
 			   BoolGetDatum(credits_numeric_cmp(remaining, held) > 0), false);
-	draw->batch_id = DatumGetInt64(direct_get(batch, &batch_drawn, BATCH_BATCH_ID, &isnull));
-	draw->expires_at = DatumGetTimestampTz(direct_get(batch, &batch_drawn, BATCH_EXPIRES_AT,
+	drawn->batch_id = DatumGetInt64(direct_get(batch, &batch_drawn, BATCH_BATCH_ID, &isnull));
+	drawn->expires_at = DatumGetTimestampTz(direct_get(batch, &batch_drawn, BATCH_EXPIRES_AT,
 													  &isnull));
 	direct_update(&call, DIRECT_BATCHES, batch, changed);
-	draw->operation_id = direct_next_id(DIRECT_OPERATIONS);
+	drawn->operation_id = direct_next_id(DIRECT_OPERATIONS);
 
-	draw->total = credits_numeric_sub(numeric_column(total, &total_lowered, 0), draw->amount);
+	drawn->total = credits_numeric_sub(numeric_column(total, &total_lowered, 0), redeem->amount);
 	changed = direct_changed_row(&call, DIRECT_TOTALS, total);
-	direct_set(changed, &total_lowered, 0, NumericGetDatum(draw->total), false);
+	direct_set(changed, &total_lowered, 0, NumericGetDatum(drawn->total), false);
 	direct_update(&call, DIRECT_TOTALS, total, changed);
 
-	insert_operation_and_entry(&call, draw);
+	insert_operation_and_entry(&call, redeem, now, drawn);
 
 	direct_end(&call);
 	return CREDITS_DIRECT_WRITTEN;

@@ -34,19 +34,6 @@
 PG_FUNCTION_INFO_V1(credits_redeem_credits);
 PG_FUNCTION_INFO_V1(credits_redeem_service);
 
-typedef struct RedeemRequest
-{
-	int64		account_id;
-	const char *kind;			/* credits.operation_kind label */
-	Numeric		amount;
-	text	   *credit_type;
-	bool		has_service;
-	int64		service_id;
-	int32		quantity;		/* 0 unless redeem_service */
-	text	   *reference;
-	text	   *idempotency_key;
-	const char *request;
-} RedeemRequest;
 
 /*
  * A redemption from the first spendable batch alone, if it covers the
@@ -112,7 +99,7 @@ static CreditsStatement prior_allocations = {
  * operation and ledger entries.
  */
 static Datum
-replay_redemption(FunctionCallInfo fcinfo, const RedeemRequest *redeem,
+replay_redemption(FunctionCallInfo fcinfo, const CreditsRedeemRequest *redeem,
 				  const CreditsPriorOperation *prior, MemoryContext result_context)
 {
 	CreditsAllocations allocations;
@@ -148,32 +135,21 @@ replay_redemption(FunctionCallInfo fcinfo, const RedeemRequest *redeem,
  * amount and everything is written; false if nothing was written.
  */
 static bool
-redeem_from_first(const RedeemRequest *redeem, TimestampTz now,
+redeem_from_first(const CreditsRedeemRequest *redeem, TimestampTz now,
 				  CreditsAllocations *allocations, int64 *operation_id, Numeric *total)
 {
-	CreditsFirstBatch draw = {0};
+	CreditsFirstBatch drawn;
 	Datum		values[9];
 	char		nulls[9];
 	bool		isnull;
 
-	draw.account_id = redeem->account_id;
-	draw.kind = redeem->kind;
-	draw.credit_type = redeem->credit_type;
-	draw.has_service = redeem->has_service;
-	draw.service_id = redeem->service_id;
-	draw.now = now;
-	draw.amount = redeem->amount;
-	draw.idempotency_key = redeem->idempotency_key;
-	draw.request = redeem->request;
-	draw.reference = redeem->reference;
-
-	switch (credits_redeem_first_batch_directly(&draw))
+	switch (credits_redeem_first_batch_directly(redeem, now, &drawn))
 	{
 		case CREDITS_DIRECT_WRITTEN:
-			*operation_id = draw.operation_id;
-			credits_allocations_add(allocations, draw.batch_id, redeem->amount,
-									draw.expires_at);
-			*total = draw.total;
+			*operation_id = drawn.operation_id;
+			credits_allocations_add(allocations, drawn.batch_id, redeem->amount,
+									drawn.expires_at);
+			*total = drawn.total;
 			return true;
 		case CREDITS_DIRECT_SHORT:
 			return false;
@@ -182,18 +158,18 @@ redeem_from_first(const RedeemRequest *redeem, TimestampTz now,
 	}
 
 	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(draw.account_id);
-	values[1] = PointerGetDatum(draw.credit_type);
-	values[2] = Int64GetDatum(draw.service_id);
-	nulls[2] = draw.has_service ? ' ' : 'n';
+	values[0] = Int64GetDatum(redeem->account_id);
+	values[1] = PointerGetDatum(redeem->credit_type);
+	values[2] = Int64GetDatum(redeem->service_id);
+	nulls[2] = redeem->has_service ? ' ' : 'n';
 	values[3] = TimestampTzGetDatum(now);
-	values[4] = NumericGetDatum(draw.amount);
-	values[5] = CStringGetTextDatum(draw.kind);
-	values[6] = PointerGetDatum(draw.idempotency_key);
-	nulls[6] = draw.idempotency_key ? ' ' : 'n';
-	values[7] = CStringGetTextDatum(draw.request);
-	values[8] = PointerGetDatum(draw.reference);
-	nulls[8] = draw.reference ? ' ' : 'n';
+	values[4] = NumericGetDatum(redeem->amount);
+	values[5] = CStringGetTextDatum(redeem->kind);
+	values[6] = PointerGetDatum(redeem->idempotency_key);
+	nulls[6] = redeem->idempotency_key ? ' ' : 'n';
+	values[7] = CStringGetTextDatum(redeem->request);
+	values[8] = PointerGetDatum(redeem->reference);
+	nulls[8] = redeem->reference ? ' ' : 'n';
 
 	if (credits_execute(&redeem_from_first_batch, values, nulls, 0) == 0)
 		return false;
@@ -209,7 +185,7 @@ redeem_from_first(const RedeemRequest *redeem, TimestampTz now,
  * result must outlive SPI_finish.
  */
 static Datum
-credits_redeem(FunctionCallInfo fcinfo, RedeemRequest *redeem,
+credits_redeem(FunctionCallInfo fcinfo, CreditsRedeemRequest *redeem,
                MemoryContext result_context)
 {
 	CreditsAccount account;
@@ -298,7 +274,7 @@ Datum
 credits_redeem_credits(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller_context = CurrentMemoryContext;
-	RedeemRequest redeem = {0};
+	CreditsRedeemRequest redeem = {0};
 	StringInfoData request;
 	Datum		result;
 
@@ -336,7 +312,7 @@ Datum
 credits_redeem_service(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller_context = CurrentMemoryContext;
-	RedeemRequest redeem = {0};
+	CreditsRedeemRequest redeem = {0};
 	StringInfoData request;
 	Datum		result;
 
