@@ -84,6 +84,35 @@ SELECT :'paused_end'::timestamptz - :'paused_start'::timestamptz
        > 5 * (:'flat_out_end'::timestamptz - :'flat_out_start'::timestamptz) AS paused_runs_longer;
 RESET credits.expiry_work_share;
 
+-- The expiry job's batch statements run with jit off: their generic plans
+-- are costed for a tenth of every due row and could pass jit_above_cost,
+-- and a compilation at every call costs milliseconds per 1,000 batches.
+-- With jit_above_cost 0 every other statement is compiled (the control
+-- below is); theirs must not be.  NULL would mean a statement not seen.
+-- A new session, so that they are planned afresh with these settings.
+\c
+CREATE EXTENSION pg_stat_statements;
+SET pg_stat_statements.track = 'all';
+SET jit = on;
+SET jit_above_cost = 0;
+SELECT count(credits.grant_credits(a, 1, expires_at => now() - interval '1 minute',
+                                   valid_from => now() - interval '1 day')) AS granted
+  FROM generate_series(28, 29) AS a;
+SELECT pg_stat_statements_reset() IS NOT NULL AS reset;
+SELECT credits.release_expired_holds(10) AS released, credits.expire_batches(10) AS expired;
+SELECT count(*) AS jit_control FROM credits.batches WHERE account_id > 27 AND is_open;
+RESET jit_above_cost;
+RESET jit;
+SELECT (SELECT sum(jit_functions) FROM pg_stat_statements
+         WHERE query LIKE 'SELECT h.account_id, h.hold_id%') AS overdue_holds_jit_functions,
+       (SELECT sum(jit_functions) FROM pg_stat_statements
+         WHERE query LIKE 'SELECT pg_catalog.array_agg(DISTINCT locked.account_id)%') AS due_accounts_jit_functions,
+       (SELECT sum(jit_functions) FROM pg_stat_statements
+         WHERE query LIKE 'WITH due AS%') AS expire_jit_functions,
+       (SELECT sum(jit_functions) > 0 FROM pg_stat_statements
+         WHERE query LIKE 'SELECT count(*) AS jit_control%') AS control_compiled;
+DROP EXTENSION pg_stat_statements;
+
 SELECT * FROM credits.verify_ledger();
 
 DROP EXTENSION credits;

@@ -77,6 +77,7 @@ typedef struct CreditsStatement
 	int			nargs;
 	Oid			argtypes[CREDITS_MAX_STATEMENT_ARGS];
 	SPIPlanPtr	plan;			/* NULL until first use */
+	bool		without_jit;	/* planned and run with jit off (plans.c) */
 } CreditsStatement;
 
 extern uint64 credits_execute(CreditsStatement *statement, Datum *values,

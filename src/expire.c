@@ -14,7 +14,8 @@
  *	  the due batches are zeroed, the running totals lowered, one
  *	  operation per account inserted and the ledger entries appended.
  *	  Redemption never spends a batch past its expiry in the meantime
- *	  (CREDITS_SPENDABLE_BATCH), whether this has run or not.
+ *	  (CREDITS_SPENDABLE_BATCH), whether this has run or not.  Both
+ *	  statements run with jit off (plans.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -42,7 +43,8 @@ static CreditsStatement lock_due_accounts = {
 	"  FOR UPDATE OF a SKIP LOCKED"
 	") AS locked",
 	.nargs = 2,
-	.argtypes = {TIMESTAMPTZOID, INT8OID}
+	.argtypes = {TIMESTAMPTZOID, INT8OID},
+	.without_jit = true
 };
 
 /*
@@ -104,7 +106,8 @@ static CreditsStatement expire_due_batches = {
 	")"
 	" SELECT pg_catalog.count(*) FROM expiring",
 	.nargs = 3,
-	.argtypes = {INT8ARRAYOID, TIMESTAMPTZOID, INT8OID}
+	.argtypes = {INT8ARRAYOID, TIMESTAMPTZOID, INT8OID},
+	.without_jit = true
 };
 
 Datum

@@ -147,7 +147,8 @@ static CreditsStatement lock_overdue_holds = {
 	" LIMIT $2"
 	" FOR UPDATE OF a SKIP LOCKED",
 	.nargs = 2,
-	.argtypes = {TIMESTAMPTZOID, INT8OID}
+	.argtypes = {TIMESTAMPTZOID, INT8OID},
+	.without_jit = true
 };
 
 /*
