@@ -9,9 +9,9 @@
  * never pays for planning; the plan cache still replans them after DDL
  * on the tables they read.  The functions that run them are SECURITY
  * DEFINER with search_path = pg_catalog, pg_temp, so operators in the
- * statements resolve in pg_catalog.  The batch statements of the expiry
- * job are planned and run with jit off (without_jit).  This file takes no
- * locks itself.
+ * statements resolve in pg_catalog.  The expiry job's statements that
+ * find and expire due batches and find overdue holds are planned and run
+ * with jit off (without_jit).  This file takes no locks itself.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,13 +53,14 @@ credits_execute(CreditsStatement *statement, Datum *values, const char *nulls,
 	int			guc_nest_level = 0;
 
 	/*
-	 * A statement that takes "LIMIT $n" rows from every due row has a
-	 * generic plan costed for a tenth of them, which can pass
-	 * jit_above_cost: PostgreSQL would then compile it again at every
-	 * execution, milliseconds each time for a thousand rows (a third of
+	 * A statement that takes "LIMIT $n" of every due row has a generic
+	 * plan costed for a tenth of them, which can pass jit_above_cost:
+	 * PostgreSQL would then compile it again at every execution,
+	 * milliseconds each time for a thousand rows (a fifth to a third of
 	 * the expiry job's time).  The plan cache plans while the statement
 	 * runs, so jit is off for the run, as a function's SET clause would
-	 * have it; an error unwinds the setting with the transaction.
+	 * have it; an error unwinds the setting with the transaction or
+	 * subtransaction that it aborts.
 	 */
 	if (statement->without_jit)
 	{
