@@ -1,6 +1,6 @@
 # Makefile for the credits extension (PGXS)
 EXTENSION = credits
-EXTVERSION = 1.2
+EXTVERSION = 1.3
 
 MODULE_big = credits
 OBJS = \

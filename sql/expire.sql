@@ -84,6 +84,59 @@ SELECT :'paused_end'::timestamptz - :'paused_start'::timestamptz
        > 5 * (:'flat_out_end'::timestamptz - :'flat_out_start'::timestamptz) AS paused_runs_longer;
 RESET credits.expiry_work_share;
 
+-- run_expiry commits each of its transactions with synchronous_commit set
+-- to credits.expiry_synchronous_commit (off by default), for that
+-- transaction only: the caller's own setting is back when it returns.  A
+-- deferred constraint trigger, which runs as the transaction commits,
+-- records the setting each expiry commits under.
+CREATE TABLE public.expiry_commit_modes (batch_id bigint, mode text);
+CREATE FUNCTION public.record_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.expiry_commit_modes VALUES (NEW.batch_id, current_setting('synchronous_commit'));
+    RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER record_commit_mode AFTER UPDATE ON credits.batches
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION public.record_commit_mode();
+SHOW synchronous_commit;
+SHOW credits.expiry_synchronous_commit;
+SELECT count(credits.grant_credits(a, 1, expires_at => now() - interval '1 minute',
+                                   valid_from => now() - interval '1 day')) AS granted
+  FROM generate_series(30, 31) AS a;
+SET credits.expiry_work_share = 1;
+CALL credits.run_expiry(1);
+SHOW synchronous_commit;
+SELECT mode, count(*) AS expired FROM public.expiry_commit_modes GROUP BY mode;
+-- any of synchronous_commit's values, here a caller whose own is off and
+-- who wants the expiries flushed at each commit
+SET credits.expiry_synchronous_commit = 'on';
+SET synchronous_commit = off;
+TRUNCATE public.expiry_commit_modes;
+SELECT count(credits.grant_credits(a, 1, expires_at => now() - interval '1 minute',
+                                   valid_from => now() - interval '1 day')) AS granted
+  FROM generate_series(32, 33) AS a;
+CALL credits.run_expiry(1);
+SHOW synchronous_commit;
+SELECT mode, count(*) AS expired FROM public.expiry_commit_modes GROUP BY mode;
+SET credits.expiry_synchronous_commit = 'sometimes';
+SET credits.expiry_synchronous_commit = 'remote_apply';
+SHOW credits.expiry_synchronous_commit;
+RESET credits.expiry_synchronous_commit;
+RESET synchronous_commit;
+RESET credits.expiry_work_share;
+DROP TRIGGER record_commit_mode ON credits.batches;
+DROP FUNCTION public.record_commit_mode();
+DROP TABLE public.expiry_commit_modes;
+-- the same as the first call of a new session, as pg_cron makes it: the
+-- procedure reads the setting only once the library is loaded
+SELECT count(credits.grant_credits(a, 1, expires_at => now() - interval '1 minute',
+                                   valid_from => now() - interval '1 day')) AS granted
+  FROM generate_series(34, 35) AS a;
+\c
+CALL credits.run_expiry();
+SELECT count(*) AS due FROM credits.batches WHERE is_open AND expires_at <= now();
+
 -- The expiry job's batch statements run with jit off: their generic plans
 -- are costed for a tenth of every due row and could pass jit_above_cost,
 -- and a compilation at every call costs milliseconds per 1,000 batches.

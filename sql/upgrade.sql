@@ -52,7 +52,17 @@ SELECT has_function_privilege('credits_upgrade_portal', 'credits.run_expiry(inte
 CALL credits.run_expiry();
 SELECT count(*) AS problems FROM credits.verify_ledger();
 
--- a fresh install (credits--1.2.sql) is the same as the upgrade, to the
+-- 1.3 replaces run_expiry in place again (its commits follow
+-- credits.expiry_synchronous_commit): the grant survives, and it runs
+ALTER EXTENSION credits UPDATE TO '1.3';
+SELECT extversion FROM pg_extension WHERE extname = 'credits';
+SELECT has_function_privilege('credits_upgrade_portal', 'credits.run_expiry(integer)', 'EXECUTE') AS portal_run_expiry,
+       has_function_privilege('public', 'credits.run_expiry(integer)', 'EXECUTE') AS public_run_expiry;
+SELECT pg_get_functiondef('credits.run_expiry(integer)'::regprocedure) LIKE '%expiry_synchronous_commit%' AS run_expiry_is_new;
+CALL credits.run_expiry();
+SELECT count(*) AS problems FROM credits.verify_ledger();
+
+-- a fresh install (credits--1.3.sql) is the same as the upgrade, to the
 -- definition: columns, constraints, indexes, routines, types, enum labels
 -- in order, comments, privileges and the tables pg_dump carries
 CREATE FUNCTION pg_temp.credits_definitions() RETURNS SETOF text

@@ -2,8 +2,9 @@
  *
  * credits.c
  *	  Module entry point of the credits extension: the module magic, the
- *	  GUCs credits.default_expiry and credits.expiry_work_share, and the
- *	  caches that live for a backend.
+ *	  GUCs credits.default_expiry, credits.expiry_work_share and
+ *	  credits.expiry_synchronous_commit, and the caches that live for a
+ *	  backend.
  *
  * The SQL-callable functions live in one file per job: grant.c,
  * redeem.c, expire.c and balance.c.  This file takes no locks.
@@ -20,6 +21,22 @@ static char *default_expiry_setting = NULL;
 
 /* read by the procedure credits.run_expiry through current_setting */
 static double expiry_work_share = 0.25;
+
+/*
+ * read by the procedure credits.run_expiry through current_setting, which
+ * hands the name on to synchronous_commit for each transaction it commits;
+ * so the names are synchronous_commit's own
+ */
+static int	expiry_synchronous_commit = 0;
+
+static const struct config_enum_entry synchronous_commit_names[] = {
+	{"off", 0, false},
+	{"local", 1, false},
+	{"remote_write", 2, false},
+	{"remote_apply", 3, false},
+	{"on", 4, false},
+	{NULL, 0, false}
+};
 
 void		_PG_init(void);
 
@@ -45,6 +62,19 @@ _PG_init(void)
 							 0.25,
 							 0.01,
 							 1.0,
+							 PGC_USERSET,
+							 0,
+							 NULL,
+							 NULL,
+							 NULL);
+
+	DefineCustomEnumVariable("credits.expiry_synchronous_commit",
+							 "synchronous_commit of the transactions credits.run_expiry commits.",
+							 "off: a crash can lose the last expiries, which the next run "
+							 "makes again; any later synchronous commit also makes them durable.",
+							 &expiry_synchronous_commit,
+							 0,
+							 synchronous_commit_names,
 							 PGC_USERSET,
 							 0,
 							 NULL,

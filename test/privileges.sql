@@ -1,4 +1,4 @@
--- test/privileges.sql: the documented roles of doc/roles.sql, version 1.2.
+-- test/privileges.sql: the documented roles of doc/roles.sql, version 1.3.
 --   credits_app     EXECUTE on the grant, redeem and read functions and on
 --                   the booking lifecycle (hold_credits, hold_service,
 --                   capture_hold, release_hold, refund_redemption,

@@ -3,7 +3,8 @@
 -- message is fixed by the code (src/*.c, sql/credits--1.0.sql,
 -- sql/credits--1.0--1.1.sql).  Version 1.1 adds CR012 to CR022 (holds,
 -- refunds, voids, memberships, cancellations); 1.2 the setting
--- credits.expiry_work_share, whose range is checked with 22023.  Ends with the
+-- credits.expiry_work_share, whose range is checked with 22023, and 1.3
+-- credits.expiry_synchronous_commit, whose values are.  Ends with the
 -- all-or-nothing rule: a redemption that cannot be covered changes nothing.
 -- Holds, operations, batches and memberships take their ids from sequences
 -- that a rolled-back run does not reset, so the ids the fixture needs are
@@ -14,7 +15,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION credits;
 
-SELECT plan(245);
+SELECT plan(246);
 
 ------------------------------------------------------------------------------
 -- Fixture, as the superuser
@@ -199,6 +200,9 @@ SELECT throws_ok($$ SET credits.expiry_work_share = 0 $$, '22023',
 SELECT throws_ok($$ SET credits.expiry_work_share = 2 $$, '22023',
     '2 is outside the valid range for parameter "credits.expiry_work_share" (0.01 .. 1)',
     'credits.expiry_work_share: above 1');
+SELECT throws_ok($$ SET credits.expiry_synchronous_commit = 'sometimes' $$, '22023',
+    'invalid value for parameter "credits.expiry_synchronous_commit": "sometimes"',
+    'credits.expiry_synchronous_commit: not a synchronous_commit value');
 SELECT throws_ok($$ SELECT credits.grant_credits(100, -5) $$, '22023',
     'amount must be greater than zero', 'grant_credits: negative amount');
 SELECT throws_ok($$ SELECT credits.redeem_credits(100, 0) $$, '22023',

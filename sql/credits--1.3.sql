@@ -1,4 +1,4 @@
-/* sql/credits--1.2.sql */
+/* sql/credits--1.3.sql */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION credits" to load this file. \quit
@@ -831,8 +831,14 @@ COMMENT ON FUNCTION credits.verify_ledger(bigint) IS
 -- account stays locked for the whole run.  After each batch it pauses, so
 -- that its work takes at most credits.expiry_work_share of the time and a
 -- large backlog does not take a core away from the bookings; the pause
--- holds no lock.  It cannot carry SET search_path (a procedure with SET
--- cannot COMMIT), so every name and operator in it is qualified.
+-- holds no lock.  Each transaction it commits has synchronous_commit set
+-- to credits.expiry_synchronous_commit (off by default) for that
+-- transaction only: a crash can lose the last expiries, which the next
+-- run makes again (they depend on nothing but the rows and the clock), and
+-- a later synchronous commit flushes them with its own WAL, so nothing
+-- that depends on them can outlive them.  The caller's setting is back
+-- after each COMMIT.  It cannot carry SET search_path (a procedure with
+-- SET cannot COMMIT), so every name and operator in it is qualified.
 CREATE PROCEDURE credits.run_expiry(batch_size integer DEFAULT 1000)
 LANGUAGE plpgsql
 AS $$
@@ -849,6 +855,11 @@ BEGIN
         ELSE
             done := credits.expire_batches(batch_size);
         END IF;
+        -- read at COMMIT; after the call, which has loaded the library
+        -- that defines the setting
+        PERFORM pg_catalog.set_config('synchronous_commit',
+                                      pg_catalog.current_setting('credits.expiry_synchronous_commit'),
+                                      true);
         COMMIT;
         IF done OPERATOR(pg_catalog.=) 0 THEN
             -- overdue holds first, then due batches, each until none is left
@@ -867,7 +878,7 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE credits.run_expiry(integer) IS
-    'Releases overdue holds, then expires due batches, each until nothing is left, committing after each batch and pausing so that its work takes at most credits.expiry_work_share of the time; what pg_cron runs';
+    'Releases overdue holds, then expires due batches, each until nothing is left, committing after each batch with synchronous_commit = credits.expiry_synchronous_commit and pausing so that its work takes at most credits.expiry_work_share of the time; what pg_cron runs';
 
 CREATE FUNCTION credits.schedule_expiry(schedule text DEFAULT '*/5 * * * *')
 RETURNS bigint
