@@ -833,11 +833,12 @@ COMMENT ON FUNCTION credits.verify_ledger(bigint) IS
 -- large backlog does not take a core away from the bookings; the pause
 -- holds no lock.  Each transaction it commits has synchronous_commit set
 -- to credits.expiry_synchronous_commit (off by default) for that
--- transaction only: a crash can lose the last expiries, which the next
--- run makes again (they depend on nothing but the rows and the clock), and
--- a later synchronous commit flushes them with its own WAL, so nothing
--- that depends on them can outlive them.  The caller's setting is back
--- after each COMMIT.  It cannot carry SET search_path (a procedure with
+-- transaction only: a crash can lose the last expiries (up to three times
+-- wal_writer_delay), which the next run makes again (they depend on
+-- nothing but the rows and the clock), and a later synchronous commit
+-- flushes them with its own WAL, so nothing written after them can
+-- survive a crash that they do not.  The caller's setting is back after
+-- each COMMIT.  It cannot carry SET search_path (a procedure with
 -- SET cannot COMMIT), so every name and operator in it is qualified.
 CREATE PROCEDURE credits.run_expiry(batch_size integer DEFAULT 1000)
 LANGUAGE plpgsql

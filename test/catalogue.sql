@@ -1,10 +1,9 @@
 -- test/catalogue.sql: the objects the credits extension installs, their
 -- keys, types, signatures, comments, dump registration and privileges
 -- for PUBLIC, as of version 1.3 (what CREATE EXTENSION credits installs:
--- sql/credits--1.0.sql, then sql/credits--1.0--1.1.sql; 1.2 and 1.3 change
--- only the body and comment of run_expiry).  Everything
--- expected here is taken from those scripts and doc/roles.sql, not from the
--- installed catalogue.
+-- sql/credits--1.3.sql, which sql/upgrade.sql proves equal to 1.0 updated
+-- step by step).  Everything expected here is taken from the scripts and
+-- doc/roles.sql, not from the installed catalogue.
 SET client_min_messages = warning;
 
 BEGIN;

@@ -1,7 +1,6 @@
 -- test/sqlstates.sql: every SQLSTATE the credits extension documents, each
 -- raised by a call that should trigger it, with its message where the
--- message is fixed by the code (src/*.c, sql/credits--1.0.sql,
--- sql/credits--1.0--1.1.sql).  Version 1.1 adds CR012 to CR022 (holds,
+-- message is fixed by the code (src/*.c, sql/credits--1.3.sql).  Version 1.1 adds CR012 to CR022 (holds,
 -- refunds, voids, memberships, cancellations); 1.2 the setting
 -- credits.expiry_work_share, whose range is checked with 22023, and 1.3
 -- credits.expiry_synchronous_commit, whose values are.  Ends with the
