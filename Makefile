@@ -15,6 +15,7 @@ OBJS = \
 	src/draw.o \
 	src/movement.o \
 	src/direct_write.o \
+	src/direct_read.o \
 	src/direct_redeem.o \
 	src/direct_grant.o \
 	src/redeem.o \

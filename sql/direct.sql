@@ -212,6 +212,39 @@ DROP RULE sales_test_rule ON credits.sales;
 SELECT count(*) AS sales FROM credits.sales WHERE account_id = 1;
 SELECT * FROM credits.verify_ledger();
 
+-- The reads (src/direct_read.c): the account locked and the package sold
+-- are read without a statement, and give way to it when a table has
+-- row-level security (the statement applies the policies), or when the
+-- index they use is gone (looked up again after the rename).  The sale
+-- goes through either way.
+ALTER TABLE credits.packages ENABLE ROW LEVEL SECURITY;
+ALTER TABLE credits.accounts ENABLE ROW LEVEL SECURITY;
+SET client_min_messages = debug1;
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-4') > 0 AS sold;
+RESET client_min_messages;
+ALTER TABLE credits.packages DISABLE ROW LEVEL SECURITY;
+ALTER TABLE credits.accounts DISABLE ROW LEVEL SECURITY;
+ALTER INDEX credits.packages_pkey RENAME TO packages_key_renamed;
+SET client_min_messages = debug1;
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-5') > 0 AS sold;
+RESET client_min_messages;
+ALTER INDEX credits.packages_key_renamed RENAME TO packages_pkey;
+SET client_min_messages = debug1;
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-6') > 0 AS sold;
+RESET client_min_messages;
+-- The same for the index a direct grant reads the running total through:
+-- renamed, the statement writes; renamed back, the grant is direct again.
+ALTER INDEX credits.account_totals_pkey RENAME TO account_totals_key_renamed;
+SET client_min_messages = debug1;
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-7') > 0 AS sold;
+RESET client_min_messages;
+ALTER INDEX credits.account_totals_key_renamed RENAME TO account_totals_pkey;
+SET client_min_messages = debug1;
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-8') > 0 AS sold;
+RESET client_min_messages;
+SELECT payment_ref FROM credits.sales WHERE account_id = 1 AND payment_ref > 'pay-3' ORDER BY payment_ref;
+SELECT * FROM credits.verify_ledger();
+
 -- The extension dropped and created again in the same session: the next
 -- redemption finds the new tables.
 DROP EXTENSION credits;

@@ -7,7 +7,8 @@
  * Locking
  *	  Every write path calls credits_lock_account first, before it reads
  *	  any batch: SELECT ... FROM credits.accounts ... FOR UPDATE on the one
- *	  account row it acts on.  It takes no other lock before this one, so
+ *	  account row it acts on, or the same lock taken through the table
+ *	  access method (direct_read.c).  It takes no other lock before this one, so
  *	  two calls on one account queue on this row and never deadlock with
  *	  each other.  expire_batches takes the same row lock with SKIP LOCKED
  *	  (expire.c), so it never waits.  The caller runs its reads as separate
@@ -28,6 +29,14 @@ static CreditsStatement lock_account = {
 	.argtypes = {INT8OID}
 };
 
+static const char *const account_columns[] = {"is_member", "timezone"};
+static const Oid account_types[] = {BOOLOID, TEXTOID};
+
+static DirectRead account_locked = {
+	.table_name = "accounts", .index_name = "accounts_pkey", .key_column = "account_id",
+	.lock_row = true, .names = account_columns, .types = account_types, .count = 2
+};
+
 static CreditsStatement create_account = {
 	.sql = "INSERT INTO credits.accounts (account_id) VALUES ($1)"
 	" ON CONFLICT (account_id) DO NOTHING",
@@ -40,29 +49,61 @@ static CreditsStatement create_account = {
  * not exist, creates it (a member, time zone UTC) when create_missing is
  * set, or raises CR002.  Must be called inside SPI_connect.
  */
+/*
+ * Locks the row, directly or by the statement; its columns into values.
+ * False if there is no such account.
+ */
+static bool
+lock_row(int64 account_id, Datum *values)
+{
+	Datum		key[1] = {Int64GetDatum(account_id)};
+	bool		nulls[2];
+	bool		isnull;
+
+	switch (direct_read_row(&account_locked, account_id, values, nulls))
+	{
+		case CREDITS_READ_FOUND:
+			return true;
+		case CREDITS_READ_MISSING:
+			return false;
+		case CREDITS_READ_UNAVAILABLE:
+			break;
+	}
+	if (credits_execute(&lock_account, key, NULL, 1) == 0)
+		return false;
+	values[0] = credits_result_datum(0, 1, &isnull);
+	values[1] = credits_result_datum(0, 2, &isnull);
+	return true;
+}
+
+/*
+ * Locks the account's row until the end of the transaction.  If it does
+ * not exist, creates it (a member, time zone UTC) when create_missing is
+ * set, or raises CR002.  Must be called inside SPI_connect.
+ */
 void
 credits_lock_account(int64 account_id, bool create_missing,
 					 CreditsAccount *account)
 {
-	Datum		values[1] = {Int64GetDatum(account_id)};
-	bool		isnull;
+	Datum		key[1] = {Int64GetDatum(account_id)};
+	Datum		values[2];
 
-	if (credits_execute(&lock_account, values, NULL, 1) == 0)
+	if (!lock_row(account_id, values))
 	{
 		if (!create_missing)
 			ereport(ERROR,
 					(errcode(ERRCODE_CREDITS_UNKNOWN_ACCOUNT),
 					 errmsg("account " INT64_FORMAT " does not exist", account_id),
 					 errhint("An account is created by its first grant.")));
-		credits_execute(&create_account, values, NULL, 0);
-		if (credits_execute(&lock_account, values, NULL, 1) == 0)
+		credits_execute(&create_account, key, NULL, 0);
+		if (!lock_row(account_id, values))
 			elog(ERROR, "account " INT64_FORMAT " vanished after it was created",
 				 account_id);
 	}
 
 	account->account_id = account_id;
-	account->is_member = DatumGetBool(credits_result_datum(0, 1, &isnull));
-	account->timezone = TextDatumGetCString(credits_result_datum(0, 2, &isnull));
+	account->is_member = DatumGetBool(values[0]);
+	account->timezone = TextDatumGetCString(values[1]);
 }
 
 /*

@@ -264,6 +264,42 @@ typedef struct CreditsGrant
 extern CreditsDirectResult credits_grant_directly(const CreditsGrant *grant,
 												  TimestampTz now, int64 *batch_id);
 
+/*
+ * direct_read.c: one row read by its bigint primary key, without a SQL
+ * statement.  A read is declared once, static, by the file that uses it.
+ */
+#define DIRECT_READ_MAX_COLUMNS 12
+
+typedef struct DirectRead
+{
+	const char *table_name;		/* in schema credits */
+	const char *index_name;		/* its primary key */
+	const char *key_column;		/* bigint */
+	bool		lock_row;		/* FOR UPDATE */
+	const char *const *names;	/* the columns returned */
+	const Oid  *types;
+	int			count;
+
+	/* looked up once per backend, and again after the table changes */
+	bool		registered;
+	bool		valid;
+	bool		usable;
+	Oid			relid;
+	Oid			index;
+	AttrNumber	key_attno;
+	AttrNumber	columns[DIRECT_READ_MAX_COLUMNS];
+} DirectRead;
+
+typedef enum DirectReadResult
+{
+	CREDITS_READ_FOUND,
+	CREDITS_READ_MISSING,
+	CREDITS_READ_UNAVAILABLE	/* nothing read: the SQL statement must */
+} DirectReadResult;
+
+extern DirectReadResult direct_read_row(DirectRead *read, int64 key, Datum *values,
+										bool *nulls);
+
 /* direct_write.c: the cache callbacks the direct paths' cache needs */
 extern void credits_direct_init(void);
 

@@ -160,7 +160,7 @@ build_table(DirectTable t, Relation table)
 											   "credits direct writes",
 											   ALLOCSET_SMALL_SIZES);
 	MemoryContextReset(entry->context);
-	entry->valid = true;
+	entry->valid = false;
 	entry->usable = false;
 	entry->generation = ++last_generation;
 	entry->checks = NULL;
@@ -193,6 +193,11 @@ build_table(DirectTable t, Relation table)
 			expression_planner((Expr *) stringToNode(constraints->check[i].ccbin));
 	MemoryContextSwitchTo(old);
 
+	/*
+	 * Kept only when usable: an index or sequence renamed back or created
+	 * sends no invalidation of the table, so a missing one is looked up again
+	 */
+	entry->valid = true;
 	entry->usable = true;
 }
 

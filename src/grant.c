@@ -43,6 +43,29 @@ static CreditsStatement find_package = {
 	.argtypes = {INT8OID}
 };
 
+enum
+{
+	PKG_CREDIT_TYPE, PKG_CREDITS, PKG_PRICE, PKG_CURRENCY, PKG_COUNTRY,
+	PKG_EXPIRES_AFTER, PKG_PERMANENT, PKG_SERVICE_IDS, PKG_ACTIVE,
+	PKG_NAME, PKG_MEMBERSHIP_PERIOD, PKG_COLUMN_COUNT
+};
+
+/* find_package's columns, in its order */
+static const char *const package_columns[PKG_COLUMN_COUNT] = {
+	"credit_type", "credits", "price", "currency", "country", "expires_after",
+	"permanent", "service_ids", "active", "name", "membership_period"
+};
+
+static const Oid package_types[PKG_COLUMN_COUNT] = {
+	TEXTOID, NUMERICOID, NUMERICOID, TEXTOID, TEXTOID, INTERVALOID,
+	BOOLOID, INT8ARRAYOID, BOOLOID, TEXTOID, INTERVALOID
+};
+
+static DirectRead package_read = {
+	.table_name = "packages", .index_name = "packages_pkey", .key_column = "package_id",
+	.names = package_columns, .types = package_types, .count = PKG_COLUMN_COUNT
+};
+
 static CreditsStatement find_granted_batch = {
 	.sql = "SELECT l.batch_id FROM credits.ledger AS l"
 	" WHERE l.account_id = $1 AND l.operation_id = $2 ORDER BY l.entry_no LIMIT 1",
@@ -252,16 +275,36 @@ credits_grant_membership(CreditsGrant *grant, const Interval *period)
 	return membership_id;
 }
 
+/*
+ * The package's columns (package_columns), read directly or by the
+ * statement; CR003 if there is none.  They live until SPI_finish.
+ */
+static void
+read_package(int64 package_id, Datum *values, bool *nulls)
+{
+	Datum		key[1] = {Int64GetDatum(package_id)};
+	DirectReadResult found = direct_read_row(&package_read, package_id, values, nulls);
+
+	if (found == CREDITS_READ_UNAVAILABLE)
+	{
+		found = credits_execute(&find_package, key, NULL, 1) == 0 ?
+			CREDITS_READ_MISSING : CREDITS_READ_FOUND;
+		for (int i = 0; found == CREDITS_READ_FOUND && i < PKG_COLUMN_COUNT; i++)
+			values[i] = credits_result_datum(0, i + 1, &nulls[i]);
+	}
+	if (found == CREDITS_READ_MISSING)
+		ereport(ERROR,
+				(errcode(ERRCODE_CREDITS_UNKNOWN_PACKAGE),
+				 errmsg("package " INT64_FORMAT " does not exist", package_id)));
+}
+
 Datum
 credits_grant_package(PG_FUNCTION_ARGS)
 {
 	CreditsGrant grant = {0};
 	StringInfoData request;
-	bool		isnull;
-	bool		permanent;
-	bool		active;
-	Datum		package_key[1];
-	Datum		field;
+	Datum		package[PKG_COLUMN_COUNT];
+	bool		isnull[PKG_COLUMN_COUNT];
 	int64		batch_id;
 
 	credits_require_arg(fcinfo, 0, "account_id");
@@ -287,47 +330,39 @@ credits_grant_package(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 
-	package_key[0] = Int64GetDatum(grant.package_id);
-	if (credits_execute(&find_package, package_key, NULL, 1) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_CREDITS_UNKNOWN_PACKAGE),
-				 errmsg("package " INT64_FORMAT " does not exist", grant.package_id)));
-
-	active = DatumGetBool(credits_result_datum(0, 9, &isnull));
-	if (!active)
+	read_package(grant.package_id, package, isnull);
+	if (!DatumGetBool(package[PKG_ACTIVE]))
 		ereport(ERROR,
 				(errcode(ERRCODE_CREDITS_INACTIVE_PACKAGE),
 				 errmsg("package " INT64_FORMAT " (%s) is not active", grant.package_id,
-						TextDatumGetCString(credits_result_datum(0, 10, &isnull))),
+						TextDatumGetCString(package[PKG_NAME])),
 				 errhint("Set credits.packages.active to true to sell it again.")));
 
-	grant.credit_type = DatumGetTextPP(credits_result_datum(0, 1, &isnull));
-	grant.price = credits_result_numeric(0, 3);
-	grant.currency = DatumGetTextPP(credits_result_datum(0, 4, &isnull));
-	field = credits_result_datum(0, 5, &isnull);
-	grant.country = isnull ? NULL : DatumGetTextPP(field);
-	field = credits_result_datum(0, 8, &isnull);
-	grant.service_ids = isnull ? NULL : credits_service_list(DatumGetArrayTypeP(field));
+	grant.credit_type = DatumGetTextPP(package[PKG_CREDIT_TYPE]);
+	grant.price = DatumGetNumeric(package[PKG_PRICE]);
+	grant.currency = DatumGetTextPP(package[PKG_CURRENCY]);
+	grant.country = isnull[PKG_COUNTRY] ? NULL : DatumGetTextPP(package[PKG_COUNTRY]);
+	grant.service_ids = isnull[PKG_SERVICE_IDS] ? NULL :
+		credits_service_list(DatumGetArrayTypeP(package[PKG_SERVICE_IDS]));
 
-	field = credits_result_datum(0, 11, &isnull);
-	if (!isnull)
+	if (!isnull[PKG_MEMBERSHIP_PERIOD])
 	{
 		/* a membership package: a period of access, no credits */
-		batch_id = credits_grant_membership(&grant, DatumGetIntervalP(field));
+		batch_id = credits_grant_membership(&grant,
+											DatumGetIntervalP(package[PKG_MEMBERSHIP_PERIOD]));
 		SPI_finish();
 		PG_RETURN_INT64(batch_id);
 	}
-	grant.amount = credits_result_numeric(0, 2);
+	grant.amount = DatumGetNumeric(package[PKG_CREDITS]);
 
-	permanent = DatumGetBool(credits_result_datum(0, 7, &isnull));
-	field = credits_result_datum(0, 6, &isnull);
-	if (permanent)
+	if (DatumGetBool(package[PKG_PERMANENT]))
 		grant.expires_at = DT_NOEND;
 	else
 	{
 		/* computed once the account, and so its time zone, is locked */
 		grant.expires_in_local_time = true;
-		grant.validity = isnull ? credits_default_expiry : *DatumGetIntervalP(field);
+		grant.validity = isnull[PKG_EXPIRES_AFTER] ? credits_default_expiry :
+			*DatumGetIntervalP(package[PKG_EXPIRES_AFTER]);
 	}
 
 	batch_id = credits_grant(&grant);
