@@ -214,9 +214,9 @@ SELECT * FROM credits.verify_ledger();
 
 -- The reads (src/direct_read.c): the account locked and the package sold
 -- are read without a statement, and give way to it when a table has
--- row-level security (the statement applies the policies), or when the
--- index they use is gone (looked up again after the rename).  The sale
--- goes through either way.
+-- row-level security (the statement applies the policies), or has no
+-- primary key (looked up again once it has one).  The sale goes through
+-- either way.
 ALTER TABLE credits.packages ENABLE ROW LEVEL SECURITY;
 ALTER TABLE credits.accounts ENABLE ROW LEVEL SECURITY;
 SET client_min_messages = debug1;
@@ -224,14 +224,23 @@ SELECT credits.grant_package(1, 1, payment_ref => 'pay-4') > 0 AS sold;
 RESET client_min_messages;
 ALTER TABLE credits.packages DISABLE ROW LEVEL SECURITY;
 ALTER TABLE credits.accounts DISABLE ROW LEVEL SECURITY;
-ALTER INDEX credits.packages_pkey RENAME TO packages_key_renamed;
+ALTER TABLE credits.packages DROP CONSTRAINT packages_pkey;
 SET client_min_messages = debug1;
 SELECT credits.grant_package(1, 1, payment_ref => 'pay-5') > 0 AS sold;
 RESET client_min_messages;
-ALTER INDEX credits.packages_key_renamed RENAME TO packages_pkey;
+ALTER TABLE credits.packages ADD PRIMARY KEY (package_id);
 SET client_min_messages = debug1;
 SELECT credits.grant_package(1, 1, payment_ref => 'pay-6') > 0 AS sold;
 RESET client_min_messages;
+-- The calling command's own change to the account row is seen, as by the
+-- statement: the row it updated is locked, not skipped.
+UPDATE credits.accounts SET timezone = 'UTC' WHERE account_id = 1
+RETURNING (credits.redeem_credits(1, 1)).amount AS redeemed;
+-- A read-only transaction: the statement refuses the lock, with its message.
+BEGIN READ ONLY;
+SET LOCAL client_min_messages = debug1;
+SELECT credits.redeem_credits(1, 1);
+ROLLBACK;
 -- The same for the index a direct grant reads the running total through:
 -- renamed, the statement writes; renamed back, the grant is direct again.
 ALTER INDEX credits.account_totals_pkey RENAME TO account_totals_key_renamed;

@@ -33,7 +33,7 @@ static const char *const account_columns[] = {"is_member", "timezone"};
 static const Oid account_types[] = {BOOLOID, TEXTOID};
 
 static DirectRead account_locked = {
-	.table_name = "accounts", .index_name = "accounts_pkey", .key_column = "account_id",
+	.table_name = "accounts", .key_column = "account_id",
 	.lock_row = true, .names = account_columns, .types = account_types, .count = 2
 };
 
@@ -44,11 +44,6 @@ static CreditsStatement create_account = {
 	.argtypes = {INT8OID}
 };
 
-/*
- * Locks the account's row until the end of the transaction.  If it does
- * not exist, creates it (a member, time zone UTC) when create_missing is
- * set, or raises CR002.  Must be called inside SPI_connect.
- */
 /*
  * Locks the row, directly or by the statement; its columns into values.
  * False if there is no such account.

@@ -273,8 +273,7 @@ extern CreditsDirectResult credits_grant_directly(const CreditsGrant *grant,
 typedef struct DirectRead
 {
 	const char *table_name;		/* in schema credits */
-	const char *index_name;		/* its primary key */
-	const char *key_column;		/* bigint */
+	const char *key_column;		/* bigint, the primary key */
 	bool		lock_row;		/* FOR UPDATE */
 	const char *const *names;	/* the columns returned */
 	const Oid  *types;

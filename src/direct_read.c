@@ -9,27 +9,32 @@
  *	  sequential scan the planner picks, which asks the kernel for the
  *	  table's size at every execution.
  *
- *	  A read names its table, its primary key index and the columns it
- *	  returns, with their types.  The relation and column numbers are
- *	  looked up once per backend and again after the relation cache says
- *	  the table or index changed.  The caller's SQL statement runs instead,
- *	  and a DEBUG1 message says why, when the table is not a plain table,
- *	  has inheritance children or row-level security, lacks the index or a
- *	  column of the type read, or the function's owner lacks the privileges
- *	  the statement needs (SELECT, and UPDATE to lock).
+ *	  A read names its table, the bigint column that is its primary key
+ *	  and the columns it returns, with their types.  The relation, its
+ *	  primary key index and the column numbers are looked up once per
+ *	  backend and again after the relation cache says the table or index
+ *	  changed.  The caller's SQL statement runs instead, and a DEBUG1
+ *	  message says why, when the table is not a plain table, has
+ *	  inheritance children or row-level security, lacks that primary key
+ *	  (or it is deferrable) or a column of the type read, the function's
+ *	  owner lacks the privileges the statement needs (SELECT, and UPDATE
+ *	  to lock), or a lock is asked for in a read-only transaction (the
+ *	  statement reports it).
  *
  * Locking
- *	  The table is locked as the statement locks it (AccessShareLock, or
- *	  RowShareLock to lock a row), and its index with AccessShareLock; both
- *	  are kept to the end of the transaction, as the executor keeps them.
- *	  The row is read with a snapshot taken now (a new one per call under
- *	  READ COMMITTED, the transaction's under REPEATABLE READ).  To lock
- *	  it, the row is locked FOR UPDATE as ExecLockRows does: under READ
- *	  COMMITTED, after waiting for a concurrent writer, the newest version
- *	  is locked and returned, and it counts only if its key is still the
- *	  one asked for; a row deleted meanwhile is not found.  Under
- *	  REPEATABLE READ a concurrent update or delete is a serialization
- *	  failure, as the statement reports it.
+ *	  The table and its primary key index are locked as the statement
+ *	  locks them (AccessShareLock, or RowShareLock to lock a row) and kept
+ *	  to the end of the transaction, as the executor keeps them.  As SPI
+ *	  does before a statement, the command counter is advanced, so that
+ *	  what the calling command changed is seen; then the row is read with
+ *	  a snapshot taken now (a new one per call under READ COMMITTED, the
+ *	  transaction's under REPEATABLE READ).  To lock it, the row is locked
+ *	  FOR UPDATE as ExecLockRows does: under READ COMMITTED, after waiting
+ *	  for a concurrent writer, the newest version is locked and returned,
+ *	  and it counts only if its key is still the one asked for; a row
+ *	  deleted meanwhile is not found.  Under REPEATABLE READ a concurrent
+ *	  update or delete is a serialization failure, as the statement
+ *	  reports it.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,6 +58,7 @@
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 
 /* The reads used so far in this backend, for the relation cache callback */
@@ -96,9 +102,9 @@ column_number(TupleDesc descriptor, const char *name, Oid type)
 }
 
 /*
- * Looks the index and columns up, with the table open and locked.  The
- * index must be unique, on the one bigint column key_column, as a primary
- * key is.
+ * Looks the primary key and columns up, with the table open and locked.
+ * The primary key must be the one bigint column key_column, and checked
+ * at once (not deferrable).
  */
 static void
 build_read(DirectRead *read, Relation table)
@@ -109,15 +115,13 @@ build_read(DirectRead *read, Relation table)
 
 	read->valid = false;
 	read->usable = false;
-	read->index = get_relname_relid(read->index_name, RelationGetNamespace(table));
-	if (!OidIsValid(read->index))
-		return;
+	read->index = RelationGetPrimaryKeyIndex(table);
 	key = column_number(descriptor, read->key_column, INT8OID);
 	read->key_attno = key;
-	if (key == InvalidAttrNumber)
+	if (!OidIsValid(read->index) || key == InvalidAttrNumber)
 		return;
 	index = index_open(read->index, AccessShareLock);
-	read->usable = index->rd_index->indisunique && index->rd_index->indisvalid &&
+	read->usable = index->rd_index->indisvalid && index->rd_index->indimmediate &&
 		index->rd_rel->relam == BTREE_AM_OID &&
 		index->rd_index->indnkeyatts == 1 && index->rd_index->indkey.values[0] == key;
 	index_close(index, NoLock);
@@ -127,7 +131,7 @@ build_read(DirectRead *read, Relation table)
 		read->columns[i] = column_number(descriptor, read->names[i], read->types[i]);
 		read->usable = read->columns[i] != InvalidAttrNumber;
 	}
-	/* an index renamed back or created sends no invalidation we watch: look again */
+	/* kept only when usable, so that a table without its key is looked at again */
 	read->valid = read->usable;
 }
 
@@ -138,7 +142,9 @@ why_not_direct(DirectRead *read, Relation table)
 	AclMode		privileges = read->lock_row ? ACL_SELECT | ACL_UPDATE : ACL_SELECT;
 
 	if (!read->usable)
-		return "a table does not have the index or the columns it reads";
+		return "a table does not have the primary key or the columns it reads";
+	if (read->lock_row && XactReadOnly)
+		return "the transaction is read-only";
 	if (table->rd_rel->relkind != RELKIND_RELATION || table->rd_rel->relispartition)
 		return "a table is not a plain table";
 	if (table->rd_rel->relhassubclass)
@@ -161,7 +167,10 @@ lock_found_row(DirectRead *read, Relation table, ItemPointer tid, Snapshot snaps
 	TM_FailureData failure;
 	TM_Result	result;
 	bool		isnull;
-	int			flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+	int			flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
+
+	if (!IsolationUsesXactSnapshot())
+		flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 
 	result = table_tuple_lock(table, tid, snapshot, row, GetCurrentCommandId(true),
 							  LockTupleExclusive, LockWaitBlock, flags, &failure);
@@ -173,7 +182,7 @@ lock_found_row(DirectRead *read, Relation table, ItemPointer tid, Snapshot snaps
 				return DatumGetInt64(slot_getattr(row, read->key_attno, &isnull)) == key;
 			return true;
 		case TM_SelfModified:
-			/* changed by this transaction after the snapshot: as the statement, skip it */
+			/* changed by this very command (after the snapshot): as the statement, skip it */
 			return false;
 		case TM_Updated:
 		case TM_Deleted:
@@ -239,7 +248,9 @@ direct_read_row(DirectRead *read, int64 key, Datum *values, bool *nulls)
 		return CREDITS_READ_UNAVAILABLE;
 	}
 
-	index = index_open(read->index, AccessShareLock);
+	index = index_open(read->index, mode);
+	/* as SPI before a statement: what the calling command changed is seen */
+	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	row = table_slot_create(table, NULL);
 

@@ -131,12 +131,13 @@ credits_direct_init(void)
 	CacheRegisterSyscacheCallback(ENUMOID, function_or_label_changed, (Datum) 0);
 }
 
-/* True if the index's leading key columns are these, in this order */
+/* True if the index is the table's and its leading key columns are these, in order */
 static bool
 index_leads_with(Relation table, Oid index_oid, const char *const *names, int count)
 {
 	Relation	index = index_open(index_oid, AccessShareLock);
-	bool		leads = index->rd_index->indnkeyatts >= count;
+	bool		leads = index->rd_index->indrelid == RelationGetRelid(table) &&
+		index->rd_index->indnkeyatts >= count;
 
 	for (int i = 0; leads && i < count; i++)
 		leads = index->rd_index->indkey.values[i] ==

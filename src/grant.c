@@ -62,7 +62,7 @@ static const Oid package_types[PKG_COLUMN_COUNT] = {
 };
 
 static DirectRead package_read = {
-	.table_name = "packages", .index_name = "packages_pkey", .key_column = "package_id",
+	.table_name = "packages", .key_column = "package_id",
 	.names = package_columns, .types = package_types, .count = PKG_COLUMN_COUNT
 };
 
