@@ -24,6 +24,7 @@
 #include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/numeric.h"
+#include "utils/relcache.h"
 #include "utils/timestamp.h"
 
 /* SQLSTATEs of our own, class CR; README.md lists them with the standard ones */
@@ -298,6 +299,7 @@ typedef enum DirectReadResult
 
 extern DirectReadResult direct_read_row(DirectRead *read, int64 key, Datum *values,
 										bool *nulls);
+extern const char *direct_why_not_plain(Relation table);
 
 /* direct_write.c: the cache callbacks the direct paths' cache needs */
 extern void credits_direct_init(void);

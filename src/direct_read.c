@@ -135,22 +135,37 @@ build_read(DirectRead *read, Relation table)
 	read->valid = read->usable;
 }
 
-/* NULL if the table can be read directly, else why the statement must */
-static const char *
-why_not_direct(DirectRead *read, Relation table)
+/*
+ * NULL if the table is a plain table, without inheritance children or
+ * row-level security, which the direct reads and writes can use as a
+ * statement would; else why not.
+ */
+const char *
+direct_why_not_plain(Relation table)
 {
-	AclMode		privileges = read->lock_row ? ACL_SELECT | ACL_UPDATE : ACL_SELECT;
-
-	if (!read->usable)
-		return "a table does not have the primary key or the columns it reads";
-	if (read->lock_row && XactReadOnly)
-		return "the transaction is read-only";
 	if (table->rd_rel->relkind != RELKIND_RELATION || table->rd_rel->relispartition)
 		return "a table is not a plain table";
 	if (table->rd_rel->relhassubclass)
 		return "a table has inheritance children";
 	if (table->rd_rel->relrowsecurity)
 		return "a table has row-level security";
+	return NULL;
+}
+
+/* NULL if the table can be read directly, else why the statement must */
+static const char *
+why_not_direct(DirectRead *read, Relation table)
+{
+	AclMode		privileges = read->lock_row ? ACL_SELECT | ACL_UPDATE : ACL_SELECT;
+	const char *why;
+
+	if (!read->usable)
+		return "a table does not have the primary key or the columns it reads";
+	if (read->lock_row && XactReadOnly)
+		return "the transaction is read-only";
+	why = direct_why_not_plain(table);
+	if (why != NULL)
+		return why;
 	if (pg_class_aclcheck(RelationGetRelid(table), GetUserId(), privileges) != ACLCHECK_OK)
 		return "the function's owner lacks a privilege on a table";
 	return NULL;

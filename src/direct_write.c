@@ -303,13 +303,10 @@ static const char *
 why_not_direct(DirectTable t, Relation table, AclMode privileges)
 {
 	TupleConstr *constraints = RelationGetDescr(table)->constr;
+	const char *why = direct_why_not_plain(table);
 
-	if (table->rd_rel->relkind != RELKIND_RELATION || table->rd_rel->relispartition)
-		return "a table is not a plain table";
-	if (table->rd_rel->relhassubclass)
-		return "a table has inheritance children";
-	if (table->rd_rel->relrowsecurity)
-		return "a table has row-level security";
+	if (why != NULL)
+		return why;
 	if (table->trigdesc != NULL)
 		return "a table has triggers";
 	if (table->rd_rules != NULL)
