@@ -45,33 +45,6 @@ static CreditsStatement create_account = {
 };
 
 /*
- * Locks the row, directly or by the statement; its columns into values.
- * False if there is no such account.
- */
-static bool
-lock_row(int64 account_id, Datum *values)
-{
-	Datum		key[1] = {Int64GetDatum(account_id)};
-	bool		nulls[2];
-	bool		isnull;
-
-	switch (direct_read_row(&account_locked, account_id, values, nulls))
-	{
-		case CREDITS_READ_FOUND:
-			return true;
-		case CREDITS_READ_MISSING:
-			return false;
-		case CREDITS_READ_UNAVAILABLE:
-			break;
-	}
-	if (credits_execute(&lock_account, key, NULL, 1) == 0)
-		return false;
-	values[0] = credits_result_datum(0, 1, &isnull);
-	values[1] = credits_result_datum(0, 2, &isnull);
-	return true;
-}
-
-/*
  * Locks the account's row until the end of the transaction.  If it does
  * not exist, creates it (a member, time zone UTC) when create_missing is
  * set, or raises CR002.  Must be called inside SPI_connect.
@@ -82,8 +55,9 @@ credits_lock_account(int64 account_id, bool create_missing,
 {
 	Datum		key[1] = {Int64GetDatum(account_id)};
 	Datum		values[2];
+	bool		nulls[2];
 
-	if (!lock_row(account_id, values))
+	if (!direct_read_or_select(&account_locked, &lock_account, account_id, values, nulls))
 	{
 		if (!create_missing)
 			ereport(ERROR,
@@ -91,7 +65,7 @@ credits_lock_account(int64 account_id, bool create_missing,
 					 errmsg("account " INT64_FORMAT " does not exist", account_id),
 					 errhint("An account is created by its first grant.")));
 		credits_execute(&create_account, key, NULL, 0);
-		if (!lock_row(account_id, values))
+		if (!direct_read_or_select(&account_locked, &lock_account, account_id, values, nulls))
 			elog(ERROR, "account " INT64_FORMAT " vanished after it was created",
 				 account_id);
 	}

@@ -299,6 +299,8 @@ typedef enum DirectReadResult
 
 extern DirectReadResult direct_read_row(DirectRead *read, int64 key, Datum *values,
 										bool *nulls);
+extern bool direct_read_or_select(DirectRead *read, CreditsStatement *statement,
+								  int64 key, Datum *values, bool *nulls);
 extern const char *direct_why_not_plain(Relation table);
 
 /* direct_write.c: the cache callbacks the direct paths' cache needs */

@@ -40,10 +40,6 @@
  */
 #include "credits.h"
 
-#include "executor/tuptable.h"
-#include "utils/acl.h"
-#include "utils/rel.h"
-
 #include "access/genam.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -53,12 +49,14 @@
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type_d.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
-#include "utils/relcache.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 /* The reads used so far in this backend, for the relation cache callback */
@@ -299,4 +297,32 @@ direct_read_row(DirectRead *read, int64 key, Datum *values, bool *nulls)
 	index_close(index, NoLock);
 	table_close(table, NoLock);
 	return found ? CREDITS_READ_FOUND : CREDITS_READ_MISSING;
+}
+
+/*
+ * The row read directly, or else by the caller's statement, which takes
+ * the key as $1 and returns the read's columns in the read's order.  True
+ * if there is such a row.  Must be called inside SPI_connect; the values
+ * live until SPI_finish.
+ */
+bool
+direct_read_or_select(DirectRead *read, CreditsStatement *statement, int64 key,
+					  Datum *values, bool *nulls)
+{
+	Datum		parameters[1] = {Int64GetDatum(key)};
+
+	switch (direct_read_row(read, key, values, nulls))
+	{
+		case CREDITS_READ_FOUND:
+			return true;
+		case CREDITS_READ_MISSING:
+			return false;
+		case CREDITS_READ_UNAVAILABLE:
+			break;
+	}
+	if (credits_execute(statement, parameters, NULL, 1) == 0)
+		return false;
+	for (int i = 0; i < read->count; i++)
+		values[i] = credits_result_datum(0, i + 1, &nulls[i]);
+	return true;
 }

@@ -275,29 +275,6 @@ credits_grant_membership(CreditsGrant *grant, const Interval *period)
 	return membership_id;
 }
 
-/*
- * The package's columns (package_columns), read directly or by the
- * statement; CR003 if there is none.  They live until SPI_finish.
- */
-static void
-read_package(int64 package_id, Datum *values, bool *nulls)
-{
-	Datum		key[1] = {Int64GetDatum(package_id)};
-	DirectReadResult found = direct_read_row(&package_read, package_id, values, nulls);
-
-	if (found == CREDITS_READ_UNAVAILABLE)
-	{
-		found = credits_execute(&find_package, key, NULL, 1) == 0 ?
-			CREDITS_READ_MISSING : CREDITS_READ_FOUND;
-		for (int i = 0; found == CREDITS_READ_FOUND && i < PKG_COLUMN_COUNT; i++)
-			values[i] = credits_result_datum(0, i + 1, &nulls[i]);
-	}
-	if (found == CREDITS_READ_MISSING)
-		ereport(ERROR,
-				(errcode(ERRCODE_CREDITS_UNKNOWN_PACKAGE),
-				 errmsg("package " INT64_FORMAT " does not exist", package_id)));
-}
-
 Datum
 credits_grant_package(PG_FUNCTION_ARGS)
 {
@@ -330,7 +307,10 @@ credits_grant_package(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 
-	read_package(grant.package_id, package, isnull);
+	if (!direct_read_or_select(&package_read, &find_package, grant.package_id, package, isnull))
+		ereport(ERROR,
+				(errcode(ERRCODE_CREDITS_UNKNOWN_PACKAGE),
+				 errmsg("package " INT64_FORMAT " does not exist", grant.package_id)));
 	if (!DatumGetBool(package[PKG_ACTIVE]))
 		ereport(ERROR,
 				(errcode(ERRCODE_CREDITS_INACTIVE_PACKAGE),
