@@ -124,12 +124,16 @@ SELECT * FROM credits.verify_ledger();
 
 -- Every index of the five tables holds exactly the rows of its table
 -- (amcheck with heapallindexed: a missing index entry is an error).
-SELECT c.relname, public.bt_index_check(c.oid, true)
-  FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
- WHERE i.indrelid IN ('credits.batches'::regclass, 'credits.account_totals'::regclass,
-                      'credits.operations'::regclass, 'credits.ledger'::regclass,
-                      'credits.sales'::regclass)
- ORDER BY c.relname;
+CREATE FUNCTION public.indexes_checked() RETURNS TABLE (relname name, checked text)
+LANGUAGE sql AS $$
+    SELECT c.relname, public.bt_index_check(c.oid, true)::text
+      FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
+     WHERE i.indrelid IN ('credits.batches'::regclass, 'credits.account_totals'::regclass,
+                          'credits.operations'::regclass, 'credits.ledger'::regclass,
+                          'credits.sales'::regclass)
+     ORDER BY c.relname
+$$;
+SELECT * FROM public.indexes_checked();
 
 DROP VIEW public.books;
 
@@ -254,6 +258,73 @@ RESET client_min_messages;
 SELECT payment_ref FROM credits.sales WHERE account_id = 1 AND payment_ref > 'pay-3' ORDER BY payment_ref;
 SELECT * FROM credits.verify_ledger();
 
+-- What the direct writes keep between calls (src/direct_write.c): each
+-- index's description, with a partial index's predicate ready to
+-- evaluate, and the CHECK constraints ready to evaluate.  An index
+-- created in the session is written at the next call, a unique one is
+-- checked, and its predicate decides which rows it holds: pay-9 once,
+-- not twice; pay-10 (outside the predicate) still sells.  All directly:
+-- no DEBUG line.
+CREATE UNIQUE INDEX sales_test_once ON credits.sales (account_id) WHERE payment_ref = 'pay-9';
+SET client_min_messages = debug1;
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-9') > 0 AS sold;
+\set VERBOSITY terse
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-9');
+\set VERBOSITY default
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-10') > 0 AS sold;
+-- The error cut that call short inside a subtransaction: once it is rolled
+-- back, the next call in the same transaction is direct again.
+DO $$
+BEGIN
+    BEGIN
+        PERFORM credits.grant_package(1, 1, payment_ref => 'pay-9');
+    EXCEPTION WHEN unique_violation THEN
+        RAISE NOTICE 'pay-9 refused again';
+    END;
+    PERFORM credits.grant_package(1, 1, payment_ref => 'pay-11');
+END $$;
+RESET client_min_messages;
+DROP INDEX credits.sales_test_once;
+-- An index of another access method (hash) gets its entries too.
+CREATE INDEX ledger_test_hash ON credits.ledger USING hash (reference);
+SET client_min_messages = debug1;
+SELECT (credits.redeem_credits(1, 1, reference => 'hashed')).balance_after;
+RESET client_min_messages;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM credits.ledger WHERE reference = 'hashed';
+SELECT count(*) AS found_through_the_hash_index FROM credits.ledger WHERE reference = 'hashed';
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+DROP INDEX credits.ledger_test_hash;
+-- A credits call made while a direct call is evaluating what it keeps
+-- (here a CHECK constraint on the sales that grants credits to account 3
+-- once) does not evaluate it again: it writes by statement, and the DEBUG
+-- line says so.  Both grants are written.
+CREATE FUNCTION public.grant_on_sale(account bigint) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('test.grant_on_sale', true) = 'on' THEN
+        PERFORM set_config('test.grant_on_sale', 'off', true);
+        PERFORM credits.grant_credits(3, 1, reference => 'granted on sale to ' || account);
+    END IF;
+    RETURN true;
+END $$;
+ALTER TABLE credits.sales ADD CONSTRAINT sales_test_grant CHECK (public.grant_on_sale(account_id));
+SELECT credits.grant_credits(3, 1) > 0 AS granted;
+BEGIN;
+SELECT set_config('test.grant_on_sale', 'on', true);
+SET LOCAL client_min_messages = debug1;
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-12') > 0 AS sold;
+COMMIT;
+ALTER TABLE credits.sales DROP CONSTRAINT sales_test_grant;
+DROP FUNCTION public.grant_on_sale(bigint);
+SELECT reference FROM credits.batches WHERE account_id = 3 ORDER BY batch_id;
+SELECT payment_ref, count(*) FROM credits.sales
+ WHERE account_id = 1 AND payment_ref IN ('pay-9', 'pay-10', 'pay-11', 'pay-12')
+ GROUP BY payment_ref ORDER BY payment_ref;
+SELECT * FROM public.indexes_checked();
+SELECT * FROM credits.verify_ledger();
+
 -- The extension dropped and created again in the same session: the next
 -- redemption finds the new tables.
 DROP EXTENSION credits;
@@ -264,6 +335,7 @@ SELECT (credits.redeem_credits(1, 1)).balance_after;
 RESET client_min_messages;
 SELECT * FROM credits.verify_ledger();
 
+DROP FUNCTION public.indexes_checked();
 DROP PROCEDURE public.write_the_same(bigint);
 DROP FUNCTION public.note_ledger_row();
 DROP TABLE public.ledger_rows_seen;

@@ -12,7 +12,14 @@
  *	  saves is the executor's fixed cost per statement, above all the CHECK
  *	  constraints and defaults parsed from their stored text again at every
  *	  execution: here they are parsed and planned once per backend, and
- *	  again only after the relation cache says the table changed.
+ *	  again only after the relation cache says the table or one of its
+ *	  indexes changed.  The CHECK constraints' expression states and each
+ *	  B-tree index's description (IndexInfo, with a partial index's
+ *	  predicate ready to evaluate) are kept the same way, instead of being
+ *	  built by every call.  A call is never made while another is in
+ *	  progress in the backend (a default or CHECK constraint that calls a
+ *	  credits function): that one runs the SQL statement, so that no kept
+ *	  state is evaluated inside its own evaluation.
  *
  *	  A path names the rows it writes as shapes (direct.h), with their
  *	  columns' names and types.  direct_begin opens their tables and says
@@ -33,7 +40,9 @@
  *	  those locks end with the call, as the executor's end with the
  *	  statement (the statement locks every index of a table it writes when
  *	  it starts; here an index is locked when the first row goes into
- *	  it).  No row is locked here: the caller holds the account's row lock
+ *	  it).  Describing the indexes for the cache, once per backend and
+ *	  after a change, locks each with AccessShareLock for that moment
+ *	  only, the table being locked already.  No row is locked here: the caller holds the account's row lock
  *	  (accounts.c), which every writer of the account's rows holds, and
  *	  reads with the snapshot direct_begin takes after it (a new one per
  *	  call under READ COMMITTED, the transaction's under REPEATABLE READ).
@@ -47,7 +56,9 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type_d.h"
 #include "commands/sequence.h"
@@ -101,18 +112,40 @@ typedef struct DirectTableCache
 	Oid			sequence;
 	int			check_count;
 	Expr	  **checks;			/* planned, in relation cache order */
+	ExprState **check_states;	/* the checks ready to evaluate */
+	bool		indexes_kept;	/* the table's indexes are all B-trees on columns */
+	int			index_count;
+	Oid		   *index_oids;		/* the table's indexes when looked up */
+	IndexInfo **index_infos;	/* and what ExecOpenIndices would build for each */
 } DirectTableCache;
 
 static DirectTableCache table_cache[DIRECT_TABLE_COUNT];
 static uint64 last_generation;
 
+/*
+ * Whether a call is between direct_begin and direct_end, and in which
+ * subtransaction it began.  The executor state kept in the cache (the
+ * checks, the index predicates) is evaluated by one call at a time: a call
+ * made while another is in progress (from a default or a CHECK constraint
+ * that calls a credits function) runs the SQL statement instead.
+ */
+static bool call_in_progress;
+static SubTransactionId call_subtransaction;
+
 static void
 relation_changed(Datum arg pg_attribute_unused(), Oid relid)
 {
 	for (int t = 0; t < DIRECT_TABLE_COUNT; t++)
-		if (relid == InvalidOid || table_cache[t].relid == relid ||
-			table_cache[t].search_index == relid || table_cache[t].sequence == relid)
-			table_cache[t].valid = false;
+	{
+		DirectTableCache *entry = &table_cache[t];
+
+		if (relid == InvalidOid || entry->relid == relid ||
+			entry->search_index == relid || entry->sequence == relid)
+			entry->valid = false;
+		for (int i = 0; i < entry->index_count; i++)
+			if (entry->index_oids[i] == relid)
+				entry->valid = false;
+	}
 }
 
 static void
@@ -123,12 +156,30 @@ function_or_label_changed(Datum arg pg_attribute_unused(), int cache_id pg_attri
 		table_cache[t].valid = false;
 }
 
+/* A call cut short by an error is over when its (sub)transaction ends */
+static void
+transaction_ended(XactEvent event pg_attribute_unused(), void *arg pg_attribute_unused())
+{
+	call_in_progress = false;
+}
+
+static void
+subtransaction_ended(SubXactEvent event, SubTransactionId subtransaction,
+					 SubTransactionId parent pg_attribute_unused(),
+					 void *arg pg_attribute_unused())
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && subtransaction == call_subtransaction)
+		call_in_progress = false;
+}
+
 void
 credits_direct_init(void)
 {
 	CacheRegisterRelcacheCallback(relation_changed, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, function_or_label_changed, (Datum) 0);
 	CacheRegisterSyscacheCallback(ENUMOID, function_or_label_changed, (Datum) 0);
+	RegisterXactCallback(transaction_ended, NULL);
+	RegisterSubXactCallback(subtransaction_ended, NULL);
 }
 
 /* True if the index is the table's and its leading key columns are these, in order */
@@ -144,6 +195,43 @@ index_leads_with(Relation table, Oid index_oid, const char *const *names, int co
 			get_attnum(RelationGetRelid(table), names[i]);
 	index_close(index, AccessShareLock);
 	return leads;
+}
+
+/*
+ * What ExecOpenIndices builds for each index of the table at every
+ * statement (BuildIndexInfo), and what ExecInsertIndexTuples then
+ * prepares (the partial index's predicate), built once, in the current
+ * memory context.  Only for B-tree indexes on columns: other access
+ * methods keep state of their own in the IndexInfo, and expressions are
+ * prepared in the statement's memory.  The table is open and locked.
+ */
+static void
+keep_indexes(DirectTableCache *entry, Relation table)
+{
+	List	   *index_oids = RelationGetIndexList(table);
+	ListCell   *cell;
+	int			i = 0;
+
+	entry->index_count = list_length(index_oids);
+	entry->index_oids = palloc(Max(entry->index_count, 1) * sizeof(Oid));
+	entry->index_infos = palloc(Max(entry->index_count, 1) * sizeof(IndexInfo *));
+	entry->indexes_kept = true;
+	foreach(cell, index_oids)
+	{
+		Relation	index = index_open(lfirst_oid(cell), AccessShareLock);
+		IndexInfo  *info = BuildIndexInfo(index);
+
+		if (index->rd_rel->relam != BTREE_AM_OID || info->ii_Expressions != NIL)
+			entry->indexes_kept = false;
+		if (info->ii_Predicate != NIL)
+			info->ii_PredicateState =
+				ExecInitQual((List *) expression_planner((Expr *) info->ii_Predicate), NULL);
+		entry->index_oids[i] = lfirst_oid(cell);
+		entry->index_infos[i] = info;
+		i++;
+		index_close(index, AccessShareLock);
+	}
+	list_free(index_oids);
 }
 
 /* Looks the table up again, with it open and locked */
@@ -165,7 +253,10 @@ build_table(DirectTable t, Relation table)
 	entry->usable = false;
 	entry->generation = ++last_generation;
 	entry->checks = NULL;
+	entry->check_states = NULL;
 	entry->check_count = 0;
+	entry->indexes_kept = false;
+	entry->index_count = 0;
 
 	entry->search_index = InvalidOid;
 	if (info->search_index != NULL)
@@ -184,14 +275,24 @@ build_table(DirectTable t, Relation table)
 			return;
 	}
 
-	/* CHECK constraints, parsed and planned as ExecRelCheck would each time */
+	/*
+	 * CHECK constraints, parsed, planned and made ready to evaluate as
+	 * ExecRelCheck would at each statement
+	 */
 	entry->check_count = constraints ? constraints->num_check : 0;
 	old = MemoryContextSwitchTo(entry->context);
 	if (entry->check_count > 0)
+	{
 		entry->checks = palloc(entry->check_count * sizeof(Expr *));
+		entry->check_states = palloc(entry->check_count * sizeof(ExprState *));
+	}
 	for (int i = 0; i < entry->check_count; i++)
+	{
 		entry->checks[i] =
 			expression_planner((Expr *) stringToNode(constraints->check[i].ccbin));
+		entry->check_states[i] = ExecInitExpr(entry->checks[i], NULL);
+	}
+	keep_indexes(entry, table);
 	MemoryContextSwitchTo(old);
 
 	/*
@@ -401,7 +502,7 @@ direct_begin(DirectCall *call, const char *what, DirectShape *const *shapes,
 	MemoryContext old;
 
 	memset(call, 0, sizeof(DirectCall));
-	why = open_tables(call, shapes, shape_count);
+	why = call_in_progress ? "a call within a call" : open_tables(call, shapes, shape_count);
 	if (why != NULL)
 	{
 		ereport(DEBUG1,
@@ -419,12 +520,7 @@ direct_begin(DirectCall *call, const char *what, DirectShape *const *shapes,
 		if (!call->open[t])
 			continue;
 		InitResultRelInfo(result, call->tables[t], 0, NULL, 0);
-		if (entry->check_count > 0)
-		{
-			result->ri_ConstraintExprs = palloc(entry->check_count * sizeof(ExprState *));
-			for (int i = 0; i < entry->check_count; i++)
-				result->ri_ConstraintExprs[i] = ExecInitExpr(entry->checks[i], NULL);
-		}
+		result->ri_ConstraintExprs = entry->check_states;
 	}
 	MemoryContextSwitchTo(old);
 
@@ -432,6 +528,8 @@ direct_begin(DirectCall *call, const char *what, DirectShape *const *shapes,
 	call->snapshot = GetActiveSnapshot();
 	call->estate->es_snapshot = call->snapshot;
 	call->command = GetCurrentCommandId(true);
+	call_in_progress = true;
+	call_subtransaction = GetCurrentSubTransactionId();
 	return true;
 }
 
@@ -453,6 +551,7 @@ direct_end(DirectCall *call)
 		table_close(call->tables[t], NoLock);
 	}
 	FreeExecutorState(call->estate);
+	call_in_progress = false;
 	CommandCounterIncrement();
 }
 
@@ -559,6 +658,55 @@ direct_label(DirectShape *shape, int column, const char *label)
 	return value;
 }
 
+/*
+ * Opens the table's indexes as ExecOpenIndices does, with RowExclusiveLock,
+ * giving each the IndexInfo kept in the cache; an index the cache does
+ * not know gets a new one, as ExecOpenIndices would build it.
+ */
+static void
+open_indexes(DirectCall *call, DirectTable table)
+{
+	ResultRelInfo *result = &call->results[table];
+	DirectTableCache *entry = &table_cache[table];
+	List	   *index_oids;
+	ListCell   *cell;
+	int			i = 0;
+
+	if (!entry->indexes_kept)
+	{
+		ExecOpenIndices(result, false);
+		return;
+	}
+	index_oids = RelationGetIndexList(call->tables[table]);
+	result->ri_NumIndices = list_length(index_oids);
+	result->ri_IndexRelationDescs =
+		MemoryContextAlloc(call->estate->es_query_cxt,
+						   Max(result->ri_NumIndices, 1) * sizeof(Relation));
+	result->ri_IndexRelationInfo =
+		MemoryContextAlloc(call->estate->es_query_cxt,
+						   Max(result->ri_NumIndices, 1) * sizeof(IndexInfo *));
+	foreach(cell, index_oids)
+	{
+		Relation	index = index_open(lfirst_oid(cell), RowExclusiveLock);
+		IndexInfo  *info = NULL;
+
+		for (int k = 0; k < entry->index_count && info == NULL; k++)
+			if (entry->index_oids[k] == lfirst_oid(cell))
+				info = entry->index_infos[k];
+		if (info == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(call->estate->es_query_cxt);
+
+			info = BuildIndexInfo(index);
+			MemoryContextSwitchTo(old);
+		}
+		result->ri_IndexRelationDescs[i] = index;
+		result->ri_IndexRelationInfo[i] = info;
+		i++;
+	}
+	list_free(index_oids);
+}
+
 static void
 insert_index_entries(DirectCall *call, DirectTable table, TupleTableSlot *slot,
 					 bool update)
@@ -567,7 +715,7 @@ insert_index_entries(DirectCall *call, DirectTable table, TupleTableSlot *slot,
 
 	if (!call->indexes_open[table])
 	{
-		ExecOpenIndices(result, false);
+		open_indexes(call, table);
 		call->indexes_open[table] = true;
 	}
 	if (result->ri_NumIndices > 0)
