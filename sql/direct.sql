@@ -284,19 +284,60 @@ BEGIN
     PERFORM credits.grant_package(1, 1, payment_ref => 'pay-11');
 END $$;
 RESET client_min_messages;
+SELECT * FROM public.indexes_checked() WHERE relname = 'sales_test_once';
 DROP INDEX credits.sales_test_once;
--- An index of another access method (hash) gets its entries too.
+-- An index that stops taking entries, as DROP INDEX CONCURRENTLY marks it
+-- (here by updating pg_index as that command does, which invalidates the
+-- index and not its table), is seen at the next call: the grant of pay-14
+-- writes no entry into it, so an index scan finds pay-13 only.
+CREATE INDEX sales_test_dead ON credits.sales (payment_ref);
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-13') > 0 AS sold;
+UPDATE pg_catalog.pg_index SET indisready = false, indisvalid = false
+ WHERE indexrelid = 'credits.sales_test_dead'::regclass;
+SELECT credits.grant_package(1, 1, payment_ref => 'pay-14') > 0 AS sold;
+UPDATE pg_catalog.pg_index SET indisready = true, indisvalid = true
+ WHERE indexrelid = 'credits.sales_test_dead'::regclass;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF)
+SELECT payment_ref FROM credits.sales WHERE payment_ref IN ('pay-13', 'pay-14');
+SELECT payment_ref FROM credits.sales WHERE payment_ref IN ('pay-13', 'pay-14');
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+DROP INDEX credits.sales_test_dead;
+-- An index of another access method gets its entries at every call: a
+-- hash index, and a GIN index, which keeps state of its own in the index's
+-- description (so that description is built per call).
 CREATE INDEX ledger_test_hash ON credits.ledger USING hash (reference);
+CREATE INDEX batches_test_gin ON credits.batches USING gin (service_ids);
 SET client_min_messages = debug1;
 SELECT (credits.redeem_credits(1, 1, reference => 'hashed')).balance_after;
+SELECT credits.grant_credits(1, 1, services => ARRAY[1::bigint]) > 0 AS granted;
+SELECT credits.grant_credits(1, 1, services => ARRAY[1::bigint]) > 0 AS granted;
 RESET client_min_messages;
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM credits.ledger WHERE reference = 'hashed';
 SELECT count(*) AS found_through_the_hash_index FROM credits.ledger WHERE reference = 'hashed';
-RESET enable_seqscan;
 RESET enable_bitmapscan;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM credits.batches WHERE service_ids @> ARRAY[1::bigint];
+SELECT count(*) AS found_through_the_gin_index,
+       (SELECT count(*) FROM credits.batches AS b
+         WHERE 1 = ANY (b.service_ids)) AS batches_for_the_service
+  FROM credits.batches WHERE service_ids @> ARRAY[1::bigint];
+RESET enable_seqscan;
 DROP INDEX credits.ledger_test_hash;
+DROP INDEX credits.batches_test_gin;
+-- A CHECK constraint with a whole-row reference, whose state keeps the row
+-- type in the call's memory: built per call, so the second write works
+-- as the first.
+ALTER TABLE credits.ledger ADD CONSTRAINT ledger_test_whole_row
+    CHECK (pg_catalog.row_to_json(ledger) IS NOT NULL);
+SET client_min_messages = debug1;
+SELECT (credits.redeem_credits(1, 1, reference => 'whole row 1')).balance_after;
+SELECT (credits.redeem_credits(1, 1, reference => 'whole row 2')).balance_after;
+RESET client_min_messages;
+ALTER TABLE credits.ledger DROP CONSTRAINT ledger_test_whole_row;
 -- A credits call made while a direct call is evaluating what it keeps
 -- (here a CHECK constraint on the sales that grants credits to account 3
 -- once) does not evaluate it again: it writes by statement, and the DEBUG
@@ -320,7 +361,8 @@ ALTER TABLE credits.sales DROP CONSTRAINT sales_test_grant;
 DROP FUNCTION public.grant_on_sale(bigint);
 SELECT reference FROM credits.batches WHERE account_id = 3 ORDER BY batch_id;
 SELECT payment_ref, count(*) FROM credits.sales
- WHERE account_id = 1 AND payment_ref IN ('pay-9', 'pay-10', 'pay-11', 'pay-12')
+ WHERE account_id = 1
+   AND payment_ref IN ('pay-9', 'pay-10', 'pay-11', 'pay-12', 'pay-13', 'pay-14')
  GROUP BY payment_ref ORDER BY payment_ref;
 SELECT * FROM public.indexes_checked();
 SELECT * FROM credits.verify_ledger();

@@ -16,7 +16,9 @@
  *	  indexes changed.  The CHECK constraints' expression states and each
  *	  B-tree index's description (IndexInfo, with a partial index's
  *	  predicate ready to evaluate) are kept the same way, instead of being
- *	  built by every call.  A call is never made while another is in
+ *	  built by every call, when the expressions are of the kinds whose
+ *	  evaluation keeps nothing in the statement's memory
+ *	  (needs_state_per_call).  A call is never made while another is in
  *	  progress in the backend (a default or CHECK constraint that calls a
  *	  credits function): that one runs the SQL statement, so that no kept
  *	  state is evaluated inside its own evaluation.
@@ -42,10 +44,11 @@
  *	  it starts; here an index is locked when the first row goes into
  *	  it).  Describing the indexes for the cache, once per backend and
  *	  after a change, locks each with AccessShareLock for that moment
- *	  only, the table being locked already.  No row is locked here: the caller holds the account's row lock
- *	  (accounts.c), which every writer of the account's rows holds, and
- *	  reads with the snapshot direct_begin takes after it (a new one per
- *	  call under READ COMMITTED, the transaction's under REPEATABLE READ).
+ *	  only, the table being locked already.  No row is locked here: the
+ *	  caller holds the account's row lock (accounts.c), which every writer
+ *	  of the account's rows holds, and reads with the snapshot direct_begin
+ *	  takes after it (a new one per call under READ COMMITTED, the
+ *	  transaction's under REPEATABLE READ).
  *
  *-------------------------------------------------------------------------
  */
@@ -63,6 +66,7 @@
 #include "catalog/pg_type_d.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "rewrite/rewriteHandler.h"
 #include "utils/builtins.h"
@@ -112,6 +116,7 @@ typedef struct DirectTableCache
 	Oid			sequence;
 	int			check_count;
 	Expr	  **checks;			/* planned, in relation cache order */
+	bool		checks_kept;	/* check_states are kept (needs_state_per_call) */
 	ExprState **check_states;	/* the checks ready to evaluate */
 	bool		indexes_kept;	/* the table's indexes are all B-trees on columns */
 	int			index_count;
@@ -198,6 +203,55 @@ index_leads_with(Relation table, Oid index_oid, const char *const *names, int co
 }
 
 /*
+ * True unless the expression may be evaluated by a state built once and
+ * kept: only node types whose evaluation keeps nothing in the statement's
+ * memory, and compiles in nothing that can change without an invalidation
+ * of the table, are listed.  A whole-row reference keeps its row type in
+ * the statement's memory, a domain coercion compiles in the domain's
+ * constraints; those, and every node type not listed, get a new state in
+ * every call.
+ */
+static bool
+needs_state_per_call(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	switch (nodeTag(node))
+	{
+		case T_Var:
+			if (((Var *) node)->varattno <= 0)
+				return true;
+			break;
+		case T_ScalarArrayOpExpr:
+			if (OidIsValid(((ScalarArrayOpExpr *) node)->hashfuncid))
+				return true;
+			break;
+		case T_List:
+		case T_Const:
+		case T_FuncExpr:
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+		case T_BoolExpr:
+		case T_NullTest:
+		case T_BooleanTest:
+		case T_RelabelType:
+		case T_CoerceViaIO:
+		case T_CaseExpr:
+		case T_CaseWhen:
+		case T_CaseTestExpr:
+		case T_CoalesceExpr:
+		case T_MinMaxExpr:
+		case T_ArrayExpr:
+		case T_SQLValueFunction:
+			break;
+		default:
+			return true;
+	}
+	return expression_tree_walker(node, needs_state_per_call, context);
+}
+
+/*
  * What ExecOpenIndices builds for each index of the table at every
  * statement (BuildIndexInfo), and what ExecInsertIndexTuples then
  * prepares (the partial index's predicate), built once, in the current
@@ -212,23 +266,32 @@ keep_indexes(DirectTableCache *entry, Relation table)
 	ListCell   *cell;
 	int			i = 0;
 
-	entry->index_count = list_length(index_oids);
-	entry->index_oids = palloc(Max(entry->index_count, 1) * sizeof(Oid));
-	entry->index_infos = palloc(Max(entry->index_count, 1) * sizeof(IndexInfo *));
-	entry->indexes_kept = true;
+	/* all the indexes named first, so that an invalidation of any is seen */
+	entry->index_oids = palloc(Max(list_length(index_oids), 1) * sizeof(Oid));
+	entry->index_infos = palloc(Max(list_length(index_oids), 1) * sizeof(IndexInfo *));
 	foreach(cell, index_oids)
+		entry->index_oids[i++] = lfirst_oid(cell);
+	entry->index_count = i;
+
+	entry->indexes_kept = true;
+	for (i = 0; i < entry->index_count; i++)
 	{
-		Relation	index = index_open(lfirst_oid(cell), AccessShareLock);
+		Relation	index = index_open(entry->index_oids[i], AccessShareLock);
 		IndexInfo  *info = BuildIndexInfo(index);
 
 		if (index->rd_rel->relam != BTREE_AM_OID || info->ii_Expressions != NIL)
 			entry->indexes_kept = false;
 		if (info->ii_Predicate != NIL)
-			info->ii_PredicateState =
-				ExecInitQual((List *) expression_planner((Expr *) info->ii_Predicate), NULL);
-		entry->index_oids[i] = lfirst_oid(cell);
+		{
+			List	   *predicate =
+				(List *) expression_planner((Expr *) info->ii_Predicate);
+
+			if (needs_state_per_call((Node *) predicate, NULL))
+				entry->indexes_kept = false;
+			else
+				info->ii_PredicateState = ExecInitQual(predicate, NULL);
+		}
 		entry->index_infos[i] = info;
-		i++;
 		index_close(index, AccessShareLock);
 	}
 	list_free(index_oids);
@@ -249,15 +312,27 @@ build_table(DirectTable t, Relation table)
 											   "credits direct writes",
 											   ALLOCSET_SMALL_SIZES);
 	MemoryContextReset(entry->context);
-	entry->valid = false;
+
+	/*
+	 * Valid from here on, unless an invalidation read while it is looked up
+	 * (the index locks taken below read them) says the table or an index
+	 * changed meanwhile: then this call uses what it found, as a statement
+	 * would, and the next call looks it up again.
+	 */
+	entry->valid = true;
 	entry->usable = false;
 	entry->generation = ++last_generation;
 	entry->checks = NULL;
 	entry->check_states = NULL;
+	entry->checks_kept = false;
 	entry->check_count = 0;
 	entry->indexes_kept = false;
 	entry->index_count = 0;
 
+	/*
+	 * Kept only when usable: an index or sequence renamed back or created
+	 * sends no invalidation of the table, so a missing one is looked up again
+	 */
 	entry->search_index = InvalidOid;
 	if (info->search_index != NULL)
 	{
@@ -265,14 +340,20 @@ build_table(DirectTable t, Relation table)
 		if (!OidIsValid(entry->search_index) ||
 			!index_leads_with(table, entry->search_index, info->search_keys,
 							  info->search_key_count))
+		{
+			entry->valid = false;
 			return;
+		}
 	}
 	entry->sequence = InvalidOid;
 	if (info->sequence != NULL)
 	{
 		entry->sequence = get_relname_relid(info->sequence, schema);
 		if (!OidIsValid(entry->sequence))
+		{
+			entry->valid = false;
 			return;
+		}
 	}
 
 	/*
@@ -282,24 +363,23 @@ build_table(DirectTable t, Relation table)
 	entry->check_count = constraints ? constraints->num_check : 0;
 	old = MemoryContextSwitchTo(entry->context);
 	if (entry->check_count > 0)
-	{
 		entry->checks = palloc(entry->check_count * sizeof(Expr *));
-		entry->check_states = palloc(entry->check_count * sizeof(ExprState *));
-	}
+	entry->checks_kept = true;
 	for (int i = 0; i < entry->check_count; i++)
 	{
 		entry->checks[i] =
 			expression_planner((Expr *) stringToNode(constraints->check[i].ccbin));
-		entry->check_states[i] = ExecInitExpr(entry->checks[i], NULL);
+		if (needs_state_per_call((Node *) entry->checks[i], NULL))
+			entry->checks_kept = false;
+	}
+	if (entry->check_count > 0 && entry->checks_kept)
+	{
+		entry->check_states = palloc(entry->check_count * sizeof(ExprState *));
+		for (int i = 0; i < entry->check_count; i++)
+			entry->check_states[i] = ExecInitExpr(entry->checks[i], NULL);
 	}
 	keep_indexes(entry, table);
 	MemoryContextSwitchTo(old);
-
-	/*
-	 * Kept only when usable: an index or sequence renamed back or created
-	 * sends no invalidation of the table, so a missing one is looked up again
-	 */
-	entry->valid = true;
 	entry->usable = true;
 }
 
@@ -502,7 +582,17 @@ direct_begin(DirectCall *call, const char *what, DirectShape *const *shapes,
 	MemoryContext old;
 
 	memset(call, 0, sizeof(DirectCall));
-	why = call_in_progress ? "a call within a call" : open_tables(call, shapes, shape_count);
+	if (call_in_progress)
+		why = "a call within a call";
+	else
+	{
+		/* from here, as a call looking the cache up may evaluate a function */
+		call_in_progress = true;
+		call_subtransaction = GetCurrentSubTransactionId();
+		why = open_tables(call, shapes, shape_count);
+		if (why != NULL)
+			call_in_progress = false;
+	}
 	if (why != NULL)
 	{
 		ereport(DEBUG1,
@@ -520,7 +610,14 @@ direct_begin(DirectCall *call, const char *what, DirectShape *const *shapes,
 		if (!call->open[t])
 			continue;
 		InitResultRelInfo(result, call->tables[t], 0, NULL, 0);
-		result->ri_ConstraintExprs = entry->check_states;
+		if (entry->checks_kept)
+			result->ri_ConstraintExprs = entry->check_states;
+		else if (entry->check_count > 0)
+		{
+			result->ri_ConstraintExprs = palloc(entry->check_count * sizeof(ExprState *));
+			for (int i = 0; i < entry->check_count; i++)
+				result->ri_ConstraintExprs[i] = ExecInitExpr(entry->checks[i], NULL);
+		}
 	}
 	MemoryContextSwitchTo(old);
 
@@ -528,8 +625,6 @@ direct_begin(DirectCall *call, const char *what, DirectShape *const *shapes,
 	call->snapshot = GetActiveSnapshot();
 	call->estate->es_snapshot = call->snapshot;
 	call->command = GetCurrentCommandId(true);
-	call_in_progress = true;
-	call_subtransaction = GetCurrentSubTransactionId();
 	return true;
 }
 
@@ -693,6 +788,8 @@ open_indexes(DirectCall *call, DirectTable table)
 		for (int k = 0; k < entry->index_count && info == NULL; k++)
 			if (entry->index_oids[k] == lfirst_oid(cell))
 				info = entry->index_infos[k];
+		if (info != NULL && info->ii_ReadyForInserts != index->rd_index->indisready)
+			info = NULL;		/* changed since: not seen by the cache yet */
 		if (info == NULL)
 		{
 			MemoryContext old = MemoryContextSwitchTo(call->estate->es_query_cxt);
