@@ -116,8 +116,8 @@ typedef struct DirectTableCache
 	Oid			sequence;
 	int			check_count;
 	Expr	  **checks;			/* planned, in relation cache order */
-	bool		checks_kept;	/* check_states are kept (needs_state_per_call) */
-	ExprState **check_states;	/* the checks ready to evaluate */
+	ExprState **check_states;	/* the checks ready to evaluate; NULL: built
+								 * per call (needs_state_per_call) */
 	bool		indexes_kept;	/* the table's indexes are all B-trees on columns */
 	int			index_count;
 	Oid		   *index_oids;		/* the table's indexes when looked up */
@@ -306,6 +306,7 @@ build_table(DirectTable t, Relation table)
 	Oid			schema = RelationGetNamespace(table);
 	TupleConstr *constraints = RelationGetDescr(table)->constr;
 	MemoryContext old;
+	bool		checks_kept;
 
 	if (entry->context == NULL)
 		entry->context = AllocSetContextCreate(TopMemoryContext,
@@ -324,7 +325,6 @@ build_table(DirectTable t, Relation table)
 	entry->generation = ++last_generation;
 	entry->checks = NULL;
 	entry->check_states = NULL;
-	entry->checks_kept = false;
 	entry->check_count = 0;
 	entry->indexes_kept = false;
 	entry->index_count = 0;
@@ -364,15 +364,15 @@ build_table(DirectTable t, Relation table)
 	old = MemoryContextSwitchTo(entry->context);
 	if (entry->check_count > 0)
 		entry->checks = palloc(entry->check_count * sizeof(Expr *));
-	entry->checks_kept = true;
+	checks_kept = true;
 	for (int i = 0; i < entry->check_count; i++)
 	{
 		entry->checks[i] =
 			expression_planner((Expr *) stringToNode(constraints->check[i].ccbin));
 		if (needs_state_per_call((Node *) entry->checks[i], NULL))
-			entry->checks_kept = false;
+			checks_kept = false;
 	}
-	if (entry->check_count > 0 && entry->checks_kept)
+	if (entry->check_count > 0 && checks_kept)
 	{
 		entry->check_states = palloc(entry->check_count * sizeof(ExprState *));
 		for (int i = 0; i < entry->check_count; i++)
@@ -610,7 +610,7 @@ direct_begin(DirectCall *call, const char *what, DirectShape *const *shapes,
 		if (!call->open[t])
 			continue;
 		InitResultRelInfo(result, call->tables[t], 0, NULL, 0);
-		if (entry->checks_kept)
+		if (entry->check_states != NULL)
 			result->ri_ConstraintExprs = entry->check_states;
 		else if (entry->check_count > 0)
 		{
