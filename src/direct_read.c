@@ -111,13 +111,21 @@ build_read(DirectRead *read, Relation table)
 	Relation	index;
 	AttrNumber	key;
 
-	read->valid = false;
+	/*
+	 * Valid from here on, unless an invalidation read while it is looked up
+	 * (the index lock below reads them) says the table or index changed
+	 * meanwhile: then the next call looks it up again.
+	 */
+	read->valid = true;
 	read->usable = false;
 	read->index = RelationGetPrimaryKeyIndex(table);
 	key = column_number(descriptor, read->key_column, INT8OID);
 	read->key_attno = key;
 	if (!OidIsValid(read->index) || key == InvalidAttrNumber)
+	{
+		read->valid = false;
 		return;
+	}
 	index = index_open(read->index, AccessShareLock);
 	read->usable = index->rd_index->indisvalid && index->rd_index->indimmediate &&
 		index->rd_rel->relam == BTREE_AM_OID &&
@@ -130,7 +138,8 @@ build_read(DirectRead *read, Relation table)
 		read->usable = read->columns[i] != InvalidAttrNumber;
 	}
 	/* kept only when usable, so that a table without its key is looked at again */
-	read->valid = read->usable;
+	if (!read->usable)
+		read->valid = false;
 }
 
 /*
