@@ -56,6 +56,33 @@ SELECT credits.expire_batches(4) AS first_call, credits.expire_batches(4) AS sec
        credits.expire_batches(100) AS third_call, credits.expire_batches(100) AS fourth_call;
 SELECT count(*) AS due FROM credits.batches WHERE is_open AND expires_at <= now();
 
+-- A call takes all the due batches of each account it locks, so it locks
+-- accounts, earliest due batch first, only until those it holds have
+-- max_batches due batches between them.  Accounts 40 to 42 have three
+-- due batches each, in expiry order 40, 41, 42, 40, 41, 42, 40, 41, 42:
+-- three batches are account 40's alone, and a call for four takes
+-- account 41's three and one of account 42's.  pgrowlocks lists the
+-- account rows this transaction has locked.
+CREATE EXTENSION pgrowlocks;
+SELECT count(credits.grant_credits(a, 1, expires_at => now() - interval '1 hour'
+                                                 + (n * 3 + a - 40) * interval '1 second',
+                                   valid_from => now() - interval '1 day')) AS granted
+  FROM generate_series(40, 42) AS a, generate_series(1, 3) AS n;
+BEGIN;
+SELECT credits.expire_batches(3) AS expired;
+SELECT pg_catalog.array_agg(a.account_id ORDER BY a.account_id) AS locked_accounts
+  FROM credits.accounts AS a JOIN pgrowlocks('credits.accounts') AS l ON l.locked_row = a.ctid;
+COMMIT;
+BEGIN;
+SELECT credits.expire_batches(4) AS expired;
+SELECT pg_catalog.array_agg(a.account_id ORDER BY a.account_id) AS locked_accounts
+  FROM credits.accounts AS a JOIN pgrowlocks('credits.accounts') AS l ON l.locked_row = a.ctid;
+COMMIT;
+SELECT account_id, count(*) AS still_due FROM credits.batches
+ WHERE is_open AND expires_at <= now() GROUP BY account_id ORDER BY account_id;
+SELECT credits.expire_batches(100) AS expired;
+DROP EXTENSION pgrowlocks;
+
 -- run_expiry pauses after each batch so that its work takes at most
 -- credits.expiry_work_share of the time; the share must lie in [0.01, 1]
 SHOW credits.expiry_work_share;
@@ -159,7 +186,7 @@ RESET jit;
 SELECT (SELECT sum(jit_functions) FROM pg_stat_statements
          WHERE query LIKE 'SELECT h.account_id, h.hold_id%') AS overdue_holds_jit_functions,
        (SELECT sum(jit_functions) FROM pg_stat_statements
-         WHERE query LIKE 'SELECT pg_catalog.array_agg(DISTINCT locked.account_id)%') AS due_accounts_jit_functions,
+         WHERE query LIKE 'SELECT a.account_id,  (SELECT pg_catalog.count(*) FROM (%') AS due_accounts_jit_functions,
        (SELECT sum(jit_functions) FROM pg_stat_statements
          WHERE query LIKE 'WITH due AS%') AS expire_jit_functions,
        (SELECT sum(jit_functions) > 0 FROM pg_stat_statements

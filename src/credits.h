@@ -83,6 +83,8 @@ typedef struct CreditsStatement
 
 extern uint64 credits_execute(CreditsStatement *statement, Datum *values,
 							  const char *nulls, long max_rows);
+extern Portal credits_open_cursor(CreditsStatement *statement, Datum *values,
+								  const char *nulls);
 extern Datum credits_result_datum(int row, int column, bool *isnull);
 extern int64 credits_result_int64(int row, int column);
 extern Numeric credits_result_numeric(int row, int column);

@@ -6,11 +6,14 @@
  *	  accounts at a time.
  *
  * Locking
- *	  First statement: the rows of accounts that have due batches are
- *	  locked FOR UPDATE SKIP LOCKED, so an account a redemption or grant
- *	  holds is skipped (the next run takes it) while the others are taken,
- *	  and this function never waits, nor deadlocks with a write path.  Second statement, with
- *	  a snapshot taken after those locks: for the locked accounts only,
+ *	  First statement, fetched through a cursor: the rows of accounts that
+ *	  have due batches, earliest expiry first, are locked FOR UPDATE SKIP
+ *	  LOCKED until the accounts locked have max_batches due batches
+ *	  between them, so an account a redemption or grant holds is skipped
+ *	  (the next run takes it) while the others are taken, and this
+ *	  function never waits, nor deadlocks with a write path.  Second
+ *	  statement, with a snapshot taken after those locks: for the locked
+ *	  accounts only,
  *	  the due batches are zeroed, the running totals lowered, one
  *	  operation per account inserted and the ledger entries appended.
  *	  Redemption never spends a batch past its expiry in the meantime
@@ -22,6 +25,7 @@
 #include "credits.h"
 
 #include "catalog/pg_type_d.h"
+#include "utils/hsearch.h"
 
 PG_FUNCTION_INFO_V1(credits_expire_batches);
 
@@ -30,18 +34,25 @@ PG_FUNCTION_INFO_V1(credits_expire_batches);
  * expiry order and their accounts locked at the same level as the LIMIT,
  * so a batch whose account is held elsewhere is skipped without counting
  * against the limit: one busy account never stops the others expiring.
- * An account met again is already ours, and is listed once.
+ * Each row also says how many batches of its account are due (at most
+ * $2), read before the lock: expire_due_batches takes all of them, so
+ * lock_accounts_to_expire stops fetching once the accounts locked have
+ * enough, instead of locking the account of every one of $2 batches.
+ * An account met again is already ours.
  */
 static CreditsStatement lock_due_accounts = {
-	.sql = "SELECT pg_catalog.array_agg(DISTINCT locked.account_id) FROM ("
-	"  SELECT a.account_id"
-	"  FROM credits.batches AS b"
-	"  JOIN credits.accounts AS a ON a.account_id = b.account_id"
-	"  WHERE b.is_open AND b.expires_at <= $1 AND b.expires_at < 'infinity'"
-	"  ORDER BY b.expires_at"
-	"  LIMIT $2"
-	"  FOR UPDATE OF a SKIP LOCKED"
-	") AS locked",
+	.sql = "SELECT a.account_id,"
+	"  (SELECT pg_catalog.count(*) FROM ("
+	"     SELECT FROM credits.batches AS d"
+	"     WHERE d.account_id = a.account_id AND d.is_open"
+	"       AND d.expires_at <= $1 AND d.expires_at < 'infinity'"
+	"     LIMIT $2) AS due) AS due_batches"
+	" FROM credits.batches AS b"
+	" JOIN credits.accounts AS a ON a.account_id = b.account_id"
+	" WHERE b.is_open AND b.expires_at <= $1 AND b.expires_at < 'infinity'"
+	" ORDER BY b.expires_at"
+	" LIMIT $2"
+	" FOR UPDATE OF a SKIP LOCKED",
 	.nargs = 2,
 	.argtypes = {TIMESTAMPTZOID, INT8OID},
 	.without_jit = true
@@ -110,11 +121,73 @@ static CreditsStatement expire_due_batches = {
 	.without_jit = true
 };
 
+/*
+ * Locks the accounts of the earliest due batches (lock_due_accounts),
+ * fetching until the accounts locked have max_batches due batches
+ * between them or none is left, and returns their ids as a bigint[], or
+ * NULL if none could be locked.  After the first row, each fetch asks
+ * for as many rows as the accounts so far, on average, say are still
+ * needed, 256 at most: one fetch a row would cost more than the locks it
+ * saves when every account has one due batch.
+ */
+static Datum
+lock_accounts_to_expire(TimestampTz now, int64 max_batches)
+{
+	Datum		values[2];
+	Portal		portal;
+	HASHCTL		hash_options;
+	HTAB	   *accounts_seen;
+	ArrayBuildState *accounts = NULL;
+	int64		accounts_locked = 0;
+	int64		due_batches = 0;
+	long		rows_wanted = 1;
+
+	values[0] = TimestampTzGetDatum(now);
+	values[1] = Int64GetDatum(max_batches);
+	portal = credits_open_cursor(&lock_due_accounts, values, NULL);
+
+	hash_options.keysize = sizeof(int64);
+	hash_options.entrysize = sizeof(int64);
+	hash_options.hcxt = CurrentMemoryContext;
+	accounts_seen = hash_create("credits accounts to expire", 256, &hash_options,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	while (due_batches < max_batches)
+	{
+		uint64		row;
+
+		SPI_cursor_fetch(portal, true, rows_wanted);
+		if (SPI_processed == 0)
+			break;
+		for (row = 0; row < SPI_processed; row++)
+		{
+			int64		account_id = credits_result_int64(row, 1);
+			bool		found;
+
+			(void) hash_search(accounts_seen, &account_id, HASH_ENTER, &found);
+			if (found)
+				continue;
+			accounts = accumArrayResult(accounts, Int64GetDatum(account_id), false,
+										INT8OID, CurrentMemoryContext);
+			accounts_locked++;
+			due_batches += credits_result_int64(row, 2);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		if (due_batches > 0)
+			rows_wanted = Min(256, ((max_batches - due_batches) * accounts_locked +
+									due_batches - 1) / due_batches);
+	}
+	SPI_cursor_close(portal);
+
+	if (accounts == NULL)
+		return (Datum) 0;
+	return makeArrayResult(accounts, CurrentMemoryContext);
+}
+
 Datum
 credits_expire_batches(PG_FUNCTION_ARGS)
 {
 	Datum		values[3];
-	bool		isnull;
 	Datum		locked;
 	TimestampTz now;
 	int64		max_batches;
@@ -126,12 +199,9 @@ credits_expire_batches(PG_FUNCTION_ARGS)
 	SPI_connect();
 
 	now = credits_now();
-	values[0] = TimestampTzGetDatum(now);
-	values[1] = Int64GetDatum(max_batches);
-	credits_execute(&lock_due_accounts, values, NULL, 1);
-	locked = credits_result_datum(0, 1, &isnull);
+	locked = lock_accounts_to_expire(now, max_batches);
 
-	if (!isnull)
+	if (locked != (Datum) 0)
 	{
 		values[0] = locked;
 		values[1] = TimestampTzGetDatum(now);

@@ -41,6 +41,36 @@ credits_prepared_plan(CreditsStatement *statement)
 }
 
 /*
+ * A statement that takes "LIMIT $n" of every due row has a generic plan
+ * costed for a tenth of them, which can pass jit_above_cost: PostgreSQL
+ * would then compile it again at every execution, milliseconds each time
+ * for a thousand rows (a fifth to a third of the expiry job's time).  The
+ * plan cache plans while the statement runs or its cursor opens, so jit
+ * is off for that time, as a function's SET clause would have it; an
+ * error unwinds the setting with the transaction or subtransaction that
+ * it aborts.  Returns the nest level to give without_jit_end.
+ */
+static int
+without_jit_begin(CreditsStatement *statement)
+{
+	int			guc_nest_level;
+
+	if (!statement->without_jit)
+		return 0;
+	guc_nest_level = NewGUCNestLevel();
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return guc_nest_level;
+}
+
+static void
+without_jit_end(CreditsStatement *statement, int guc_nest_level)
+{
+	if (statement->without_jit)
+		AtEOXact_GUC(true, guc_nest_level);
+}
+
+/*
  * Runs a kept statement and returns how many rows it processed.  The rows
  * are in SPI_tuptable until the next statement or SPI_finish.  max_rows
  * stops the executor early (0 means all rows).
@@ -50,31 +80,36 @@ credits_execute(CreditsStatement *statement, Datum *values, const char *nulls,
 				long max_rows)
 {
 	int			result;
-	int			guc_nest_level = 0;
+	int			guc_nest_level = without_jit_begin(statement);
 
-	/*
-	 * A statement that takes "LIMIT $n" of every due row has a generic
-	 * plan costed for a tenth of them, which can pass jit_above_cost:
-	 * PostgreSQL would then compile it again at every execution,
-	 * milliseconds each time for a thousand rows (a fifth to a third of
-	 * the expiry job's time).  The plan cache plans while the statement
-	 * runs, so jit is off for the run, as a function's SET clause would
-	 * have it; an error unwinds the setting with the transaction or
-	 * subtransaction that it aborts.
-	 */
-	if (statement->without_jit)
-	{
-		guc_nest_level = NewGUCNestLevel();
-		(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	}
 	result = SPI_execute_plan(credits_prepared_plan(statement), values, nulls,
 							  false, max_rows);
-	if (statement->without_jit)
-		AtEOXact_GUC(true, guc_nest_level);
+	without_jit_end(statement, guc_nest_level);
 	if (result < 0)
 		elog(ERROR, "credits statement failed: %s", SPI_result_code_string(result));
 	return SPI_processed;
+}
+
+/*
+ * Opens a kept statement as a cursor, for a caller that decides from the
+ * rows it has fetched (SPI_cursor_fetch) whether it needs more: the
+ * executor produces no row before it is fetched, so a row lock in the
+ * statement is taken only on the rows fetched.  The caller closes it
+ * (SPI_cursor_close) before SPI_finish.
+ */
+Portal
+credits_open_cursor(CreditsStatement *statement, Datum *values, const char *nulls)
+{
+	Portal		portal;
+	int			guc_nest_level = without_jit_begin(statement);
+
+	portal = SPI_cursor_open(NULL, credits_prepared_plan(statement), values, nulls,
+							 false);
+	without_jit_end(statement, guc_nest_level);
+	if (portal == NULL)
+		elog(ERROR, "could not open credits statement: %s",
+			 SPI_result_code_string(SPI_result));
+	return portal;
 }
 
 Datum
