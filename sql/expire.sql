@@ -81,6 +81,23 @@ COMMIT;
 SELECT account_id, count(*) AS still_due FROM credits.batches
  WHERE is_open AND expires_at <= now() GROUP BY account_id ORDER BY account_id;
 SELECT credits.expire_batches(100) AS expired;
+-- rows of an account already locked bring no batch: account 43's three
+-- due batches come first, then one each of 44 and 45; four batches are
+-- 43's and 44's, and 45 stays unlocked
+SELECT count(credits.grant_credits(43, 1, expires_at => now() - interval '1 hour'
+                                                  + n * interval '1 second',
+                                   valid_from => now() - interval '1 day')) AS granted
+  FROM generate_series(1, 3) AS n;
+SELECT count(credits.grant_credits(a, 1, expires_at => now() - interval '1 hour'
+                                                 + (a - 40) * interval '1 second',
+                                   valid_from => now() - interval '1 day')) AS granted
+  FROM generate_series(44, 45) AS a;
+BEGIN;
+SELECT credits.expire_batches(4) AS expired;
+SELECT pg_catalog.array_agg(a.account_id ORDER BY a.account_id) AS locked_accounts
+  FROM credits.accounts AS a JOIN pgrowlocks('credits.accounts') AS l ON l.locked_row = a.ctid;
+COMMIT;
+SELECT credits.expire_batches(100) AS expired;
 DROP EXTENSION pgrowlocks;
 
 -- run_expiry pauses after each batch so that its work takes at most

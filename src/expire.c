@@ -9,12 +9,12 @@
  *	  First statement, fetched through a cursor: the rows of accounts that
  *	  have due batches, earliest expiry first, are locked FOR UPDATE SKIP
  *	  LOCKED until the accounts locked have max_batches due batches
- *	  between them, so an account a redemption or grant holds is skipped
- *	  (the next run takes it) while the others are taken, and this
- *	  function never waits, nor deadlocks with a write path.  Second
- *	  statement, with a snapshot taken after those locks: for the locked
- *	  accounts only,
- *	  the due batches are zeroed, the running totals lowered, one
+ *	  between them (the last fetch may lock a few more), so an account a
+ *	  redemption or grant holds is skipped (the next run takes it) while
+ *	  the others are taken, and this function never waits, nor deadlocks
+ *	  with a write path.  Second statement, with a snapshot taken after
+ *	  those locks: for the locked accounts only, up to max_batches due
+ *	  batches in account order are zeroed, the running totals lowered, one
  *	  operation per account inserted and the ledger entries appended.
  *	  Redemption never spends a batch past its expiry in the meantime
  *	  (CREDITS_SPENDABLE_BATCH), whether this has run or not.  Both
@@ -35,10 +35,10 @@ PG_FUNCTION_INFO_V1(credits_expire_batches);
  * so a batch whose account is held elsewhere is skipped without counting
  * against the limit: one busy account never stops the others expiring.
  * Each row also says how many batches of its account are due (at most
- * $2), read before the lock: expire_due_batches takes all of them, so
- * lock_accounts_to_expire stops fetching once the accounts locked have
- * enough, instead of locking the account of every one of $2 batches.
- * An account met again is already ours.
+ * $2), read before the lock: expire_due_batches takes the due batches of
+ * the locked accounts, so lock_accounts_to_expire stops fetching once the
+ * accounts locked have $2 between them, instead of locking the account
+ * of every one of $2 batches.  An account met again is already ours.
  */
 static CreditsStatement lock_due_accounts = {
 	.sql = "SELECT a.account_id,"
@@ -125,10 +125,11 @@ static CreditsStatement expire_due_batches = {
  * Locks the accounts of the earliest due batches (lock_due_accounts),
  * fetching until the accounts locked have max_batches due batches
  * between them or none is left, and returns their ids as a bigint[], or
- * NULL if none could be locked.  After the first row, each fetch asks
- * for as many rows as the accounts so far, on average, say are still
+ * (Datum) 0 if none could be locked.  After the first row, each fetch
+ * asks for as many rows as the rows so far, on average, say are still
  * needed, 256 at most: one fetch a row would cost more than the locks it
- * saves when every account has one due batch.
+ * saves when every account has one due batch, and rows of an account
+ * already locked (which bring nothing) make the next fetch larger.
  */
 static Datum
 lock_accounts_to_expire(TimestampTz now, int64 max_batches)
@@ -138,7 +139,7 @@ lock_accounts_to_expire(TimestampTz now, int64 max_batches)
 	HASHCTL		hash_options;
 	HTAB	   *accounts_seen;
 	ArrayBuildState *accounts = NULL;
-	int64		accounts_locked = 0;
+	int64		rows_fetched = 0;
 	int64		due_batches = 0;
 	long		rows_wanted = 1;
 
@@ -169,12 +170,12 @@ lock_accounts_to_expire(TimestampTz now, int64 max_batches)
 				continue;
 			accounts = accumArrayResult(accounts, Int64GetDatum(account_id), false,
 										INT8OID, CurrentMemoryContext);
-			accounts_locked++;
 			due_batches += credits_result_int64(row, 2);
 		}
+		rows_fetched += SPI_processed;
 		SPI_freetuptable(SPI_tuptable);
 		if (due_batches > 0)
-			rows_wanted = Min(256, ((max_batches - due_batches) * accounts_locked +
+			rows_wanted = Min(256, ((max_batches - due_batches) * rows_fetched +
 									due_batches - 1) / due_batches);
 	}
 	SPI_cursor_close(portal);
