@@ -200,11 +200,12 @@ extern void credits_report_shortfall(int64 account_id, text *credit_type,
 									 TimestampTz now) pg_attribute_noreturn();
 
 /*
- * redeem.c and direct_redeem.c: one redemption, whichever function asked
- * for it, and what a redemption from the first spendable batch alone
- * wrote.
+ * redeem.c, holds.c, direct_redeem.c and direct_hold.c: one redemption or
+ * hold, whichever function asked for it, and what one from the first
+ * spendable batch alone wrote (for a hold: its operation, which is the
+ * hold, and the running total, which it leaves unchanged).
  */
-typedef struct CreditsRedeemRequest
+typedef struct CreditsDrawRequest
 {
 	int64		account_id;
 	const char *kind;			/* credits.operation_kind label */
@@ -212,11 +213,13 @@ typedef struct CreditsRedeemRequest
 	text	   *credit_type;
 	bool		has_service;
 	int64		service_id;
-	int32		quantity;		/* 0 unless redeem_service */
+	int32		quantity;		/* 0 unless redeem_service or hold_service */
+	bool		has_hold_until; /* holds only */
+	TimestampTz hold_until;
 	text	   *reference;
 	text	   *idempotency_key;
 	const char *request;
-} CreditsRedeemRequest;
+} CreditsDrawRequest;
 
 typedef struct CreditsFirstBatch
 {
@@ -234,7 +237,10 @@ typedef enum CreditsDirectResult
 } CreditsDirectResult;
 
 extern CreditsDirectResult credits_redeem_first_batch_directly(
-	const CreditsRedeemRequest *redeem, TimestampTz now, CreditsFirstBatch *drawn);
+	const CreditsDrawRequest *redeem, TimestampTz now, CreditsFirstBatch *drawn);
+
+extern CreditsDirectResult credits_hold_first_batch_directly(
+	const CreditsDrawRequest *hold, TimestampTz now, CreditsFirstBatch *drawn);
 
 /*
  * grant.c and direct_grant.c: one grant of a new batch, whichever

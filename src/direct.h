@@ -3,8 +3,8 @@
  * direct.h
  *	  Writing rows of the credits tables through the table access method
  *	  (direct_write.c), for the hot paths that skip the SQL executor:
- *	  direct_redeem.c and direct_grant.c.  Not for other files: every other
- *	  write goes through SPI.
+ *	  direct_redeem.c, direct_hold.c and direct_grant.c.  Not for other
+ *	  files: every other write goes through SPI.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +27,8 @@ typedef enum DirectTable
 	DIRECT_OPERATIONS,
 	DIRECT_LEDGER,
 	DIRECT_SALES,
+	DIRECT_HOLDS,
+	DIRECT_HOLD_ALLOCATIONS,
 	DIRECT_TABLE_COUNT
 } DirectTable;
 
@@ -101,9 +103,11 @@ extern Relation direct_open_search_index(DirectTable table);
 extern void direct_account_credit_type_keys(ScanKeyData *keys, Relation index,
 											int64 account_id, text *credit_type);
 /*
- * An operation row, as both paths write it.  writes_service_id and
- * writes_package_id: the statement the path stands for names the column
- * (a null is written as null); else the column keeps its default.
+ * An operation row, as every path writes it.  writes_service_id,
+ * writes_package_id and writes_links: the statement the path stands for
+ * names the column (a null is written as null), or the three columns
+ * refund_of, hold_id and membership_id (0 is written as null); else they
+ * keep their defaults.
  */
 typedef struct DirectOperationRow
 {
@@ -123,6 +127,10 @@ typedef struct DirectOperationRow
 	text	   *reference;
 	TimestampTz created_at;
 	Numeric		balance_after;
+	bool		writes_links;
+	int64		refund_of;
+	int64		hold_id;
+	int64		membership_id;
 } DirectOperationRow;
 
 /* A ledger entry row; writes_service_id as for an operation */
@@ -151,5 +159,25 @@ extern void direct_insert_operation(DirectCall *call, const DirectOperationRow *
 extern void direct_insert_entry(DirectCall *call, const DirectEntryRow *row);
 extern bool direct_find_total(DirectCall *call, int64 account_id, text *credit_type,
 							  TupleTableSlot *total);
+
+/*
+ * direct_redeem.c: the first spendable batch in consumption order, read
+ * through credits.batches_spendable_idx, for a redemption or a hold; its
+ * shape reads the columns below and may change remaining, held and
+ * is_open.
+ */
+enum
+{
+	DIRECT_BATCH_BATCH_ID, DIRECT_BATCH_REMAINING, DIRECT_BATCH_HELD, DIRECT_BATCH_IS_OPEN,
+	DIRECT_BATCH_VALID_FROM, DIRECT_BATCH_EXPIRES_AT, DIRECT_BATCH_SERVICE_IDS,
+	DIRECT_BATCH_COLUMN_COUNT
+};
+
+extern DirectShape direct_spendable_batch_shape;
+
+extern bool direct_find_covering_batch(DirectCall *call, const CreditsDrawRequest *request,
+									   TimestampTz now, TupleTableSlot *batch,
+									   Numeric *remaining, Numeric *held,
+									   TupleTableSlot *total);
 
 #endif							/* CREDITS_DIRECT_H */

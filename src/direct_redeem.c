@@ -9,7 +9,8 @@
  *	  row changes, in the same order, as the statement
  *	  redeem_from_first_batch in redeem.c, which runs instead when
  *	  direct_write.c says the tables need it (triggers, row-level
- *	  security, children, privileges).
+ *	  security, children, privileges).  The search for the first batch
+ *	  serves holds too (direct_hold.c).
  *
  * Locking
  *	  The caller holds the account's row lock (accounts.c), so no other
@@ -29,24 +30,18 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 
-/* The batch: the columns read and changed */
-enum
-{
-	BATCH_BATCH_ID, BATCH_REMAINING, BATCH_HELD, BATCH_IS_OPEN, BATCH_VALID_FROM,
-	BATCH_EXPIRES_AT, BATCH_SERVICE_IDS, BATCH_COLUMN_COUNT
-};
-
-static const char *const batch_columns[BATCH_COLUMN_COUNT] = {
+/* The first spendable batch: the columns read, and those a path changes */
+static const char *const batch_columns[DIRECT_BATCH_COLUMN_COUNT] = {
 	"batch_id", "remaining", "held", "is_open", "valid_from", "expires_at", "service_ids"
 };
 
-static const Oid batch_types[BATCH_COLUMN_COUNT] = {
+static const Oid batch_types[DIRECT_BATCH_COLUMN_COUNT] = {
 	INT8OID, NUMERICOID, NUMERICOID, BOOLOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID
 };
 
-static DirectShape batch_drawn = {
+DirectShape direct_spendable_batch_shape = {
 	.table = DIRECT_BATCHES, .privileges = ACL_SELECT | ACL_UPDATE,
-	.names = batch_columns, .types = batch_types, .count = BATCH_COLUMN_COUNT
+	.names = batch_columns, .types = batch_types, .count = DIRECT_BATCH_COLUMN_COUNT
 };
 
 static const char *const total_columns[] = {"total"};
@@ -58,46 +53,49 @@ static DirectShape total_lowered = {
 };
 
 static DirectShape *const redemption_shapes[] = {
-	&batch_drawn, &total_lowered, &direct_operation_shape, &direct_entry_shape
+	&direct_spendable_batch_shape, &total_lowered, &direct_operation_shape, &direct_entry_shape
 };
 
 /* True if the batch may be spent on the service, as in CREDITS_SPENDABLE_BATCH */
 static bool
-batch_applies(TupleTableSlot *batch, const CreditsRedeemRequest *redeem)
+batch_applies(TupleTableSlot *batch, const CreditsDrawRequest *request)
 {
 	bool		isnull;
-	Datum		service_ids = direct_get(batch, &batch_drawn, BATCH_SERVICE_IDS, &isnull);
+	Datum		service_ids = direct_get(batch, &direct_spendable_batch_shape,
+										 DIRECT_BATCH_SERVICE_IDS, &isnull);
 	Datum	   *elements;
 	bool	   *element_nulls;
 	int			count;
 
 	if (isnull)
 		return true;
-	if (!redeem->has_service)
+	if (!request->has_service)
 		return false;
 	deconstruct_array(DatumGetArrayTypeP(service_ids), INT8OID, sizeof(int64),
 					  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elements, &element_nulls, &count);
 	for (int i = 0; i < count; i++)
-		if (!element_nulls[i] && DatumGetInt64(elements[i]) == redeem->service_id)
+		if (!element_nulls[i] && DatumGetInt64(elements[i]) == request->service_id)
 			return true;
 	return false;
 }
 
 /*
- * The first spendable batch in consumption order: the index is in that
- * order (account, credit type, expiry, validity start, batch id) and
- * holds open batches only.
+ * The first spendable batch in consumption order, into batch (a slot of
+ * the batches): the index is in that order (account, credit type,
+ * expiry, validity start, batch id) and holds open batches only.  False
+ * if there is none.
  */
 static bool
-find_first_batch(DirectCall *call, const CreditsRedeemRequest *redeem, TimestampTz now,
+find_first_batch(DirectCall *call, const CreditsDrawRequest *request, TimestampTz now,
 				 TupleTableSlot *batch)
 {
+	DirectShape *shape = &direct_spendable_batch_shape;
 	Relation	index = direct_open_search_index(DIRECT_BATCHES);
 	ScanKeyData keys[3];
 	IndexScanDesc scan;
 	bool		found = false;
 
-	direct_account_credit_type_keys(keys, index, redeem->account_id, redeem->credit_type);
+	direct_account_credit_type_keys(keys, index, request->account_id, request->credit_type);
 	ScanKeyInit(&keys[2], 3, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
 				TimestampTzGetDatum(now));
 
@@ -107,10 +105,10 @@ find_first_batch(DirectCall *call, const CreditsRedeemRequest *redeem, Timestamp
 	{
 		bool		isnull;
 
-		found = DatumGetBool(direct_get(batch, &batch_drawn, BATCH_IS_OPEN, &isnull)) &&
-			DatumGetTimestampTz(direct_get(batch, &batch_drawn, BATCH_VALID_FROM,
+		found = DatumGetBool(direct_get(batch, shape, DIRECT_BATCH_IS_OPEN, &isnull)) &&
+			DatumGetTimestampTz(direct_get(batch, shape, DIRECT_BATCH_VALID_FROM,
 										   &isnull)) <= now &&
-			batch_applies(batch, redeem);
+			batch_applies(batch, request);
 	}
 	index_endscan(scan);
 	index_close(index, NoLock);
@@ -125,9 +123,28 @@ numeric_column(TupleTableSlot *slot, const DirectShape *shape, int column)
 	return DatumGetNumeric(direct_get(slot, shape, column, &isnull));
 }
 
+/*
+ * The first spendable batch, into batch, with its *remaining and *held,
+ * and the account's running total of the credit type, into total, if
+ * that batch alone can give request->amount (what it has that no hold
+ * keeps).  False if it cannot, or there is no such batch or running total.
+ */
+bool
+direct_find_covering_batch(DirectCall *call, const CreditsDrawRequest *request,
+						   TimestampTz now, TupleTableSlot *batch, Numeric *remaining,
+						   Numeric *held, TupleTableSlot *total)
+{
+	if (!find_first_batch(call, request, now, batch) ||
+		!direct_find_total(call, request->account_id, request->credit_type, total))
+		return false;
+	*remaining = numeric_column(batch, &direct_spendable_batch_shape, DIRECT_BATCH_REMAINING);
+	*held = numeric_column(batch, &direct_spendable_batch_shape, DIRECT_BATCH_HELD);
+	return credits_numeric_cmp(credits_numeric_sub(*remaining, *held), request->amount) >= 0;
+}
+
 /* The operation row and its one ledger entry */
 static void
-insert_operation_and_entry(DirectCall *call, const CreditsRedeemRequest *redeem,
+insert_operation_and_entry(DirectCall *call, const CreditsDrawRequest *redeem,
 						   TimestampTz now, const CreditsFirstBatch *drawn)
 {
 	DirectOperationRow operation = {0};
@@ -174,7 +191,7 @@ insert_operation_and_entry(DirectCall *call, const CreditsRedeemRequest *redeem,
  * the account locked.
  */
 CreditsDirectResult
-credits_redeem_first_batch_directly(const CreditsRedeemRequest *redeem, TimestampTz now,
+credits_redeem_first_batch_directly(const CreditsDrawRequest *redeem, TimestampTz now,
 									CreditsFirstBatch *drawn)
 {
 	DirectCall	call;
@@ -190,15 +207,7 @@ credits_redeem_first_batch_directly(const CreditsRedeemRequest *redeem, Timestam
 
 	batch = direct_table_slot(&call, DIRECT_BATCHES);
 	total = direct_table_slot(&call, DIRECT_TOTALS);
-	if (!find_first_batch(&call, redeem, now, batch) ||
-		!direct_find_total(&call, redeem->account_id, redeem->credit_type, total))
-	{
-		direct_end(&call);
-		return CREDITS_DIRECT_SHORT;
-	}
-	remaining = numeric_column(batch, &batch_drawn, BATCH_REMAINING);
-	held = numeric_column(batch, &batch_drawn, BATCH_HELD);
-	if (credits_numeric_cmp(credits_numeric_sub(remaining, held), redeem->amount) < 0)
+	if (!direct_find_covering_batch(&call, redeem, now, batch, &remaining, &held, total))
 	{
 		direct_end(&call);
 		return CREDITS_DIRECT_SHORT;
@@ -207,12 +216,14 @@ credits_redeem_first_batch_directly(const CreditsRedeemRequest *redeem, Timestam
 	/* the batch first: under REPEATABLE READ a conflict stops everything here */
 	remaining = credits_numeric_sub(remaining, redeem->amount);
 	changed = direct_changed_row(&call, DIRECT_BATCHES, batch);
-	direct_set(changed, &batch_drawn, BATCH_REMAINING, NumericGetDatum(remaining), false);
-	direct_set(changed, &batch_drawn, BATCH_IS_OPEN,
+	direct_set(changed, &direct_spendable_batch_shape, DIRECT_BATCH_REMAINING,
+			   NumericGetDatum(remaining), false);
+	direct_set(changed, &direct_spendable_batch_shape, DIRECT_BATCH_IS_OPEN,
 			   BoolGetDatum(credits_numeric_cmp(remaining, held) > 0), false);
-	drawn->batch_id = DatumGetInt64(direct_get(batch, &batch_drawn, BATCH_BATCH_ID, &isnull));
-	drawn->expires_at = DatumGetTimestampTz(direct_get(batch, &batch_drawn, BATCH_EXPIRES_AT,
-													  &isnull));
+	drawn->batch_id = DatumGetInt64(direct_get(batch, &direct_spendable_batch_shape,
+											   DIRECT_BATCH_BATCH_ID, &isnull));
+	drawn->expires_at = DatumGetTimestampTz(direct_get(batch, &direct_spendable_batch_shape,
+													  DIRECT_BATCH_EXPIRES_AT, &isnull));
 	direct_update(&call, DIRECT_BATCHES, batch, changed);
 	drawn->operation_id = direct_next_id(DIRECT_OPERATIONS);
 

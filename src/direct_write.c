@@ -2,8 +2,9 @@
  *
  * direct_write.c
  *	  Reads and writes rows of the credits tables through the table access
- *	  method instead of SQL statements, for the two hottest paths
- *	  (direct_redeem.c, direct_grant.c), keeping the statements' rules:
+ *	  method instead of SQL statements, for the hottest paths
+ *	  (direct_redeem.c, direct_hold.c, direct_grant.c), keeping the
+ *	  statements' rules:
  *	  every CHECK and NOT NULL constraint is evaluated on every row written
  *	  (ExecConstraints), every index entry is inserted and unique indexes
  *	  checked, the columns an insert leaves out get their defaults, the
@@ -95,6 +96,8 @@ static const DirectTableInfo table_info[DIRECT_TABLE_COUNT] = {
 	[DIRECT_OPERATIONS] = {"operations", NULL, {NULL}, 0, "operation_id_seq"},
 	[DIRECT_LEDGER] = {"ledger", NULL, {NULL}, 0, NULL},
 	[DIRECT_SALES] = {"sales", NULL, {NULL}, 0, NULL},
+	[DIRECT_HOLDS] = {"holds", NULL, {NULL}, 0, NULL},
+	[DIRECT_HOLD_ALLOCATIONS] = {"hold_allocations", NULL, {NULL}, 0, NULL},
 };
 
 /*
@@ -932,23 +935,27 @@ enum
 	OPERATION_IDEMPOTENCY_KEY, OPERATION_REQUEST, OPERATION_AMOUNT,
 	OPERATION_CREDIT_TYPE, OPERATION_SERVICE_ID, OPERATION_PACKAGE_ID,
 	OPERATION_REFERENCE, OPERATION_CREATED_AT, OPERATION_BALANCE_AFTER,
+	OPERATION_REFUND_OF, OPERATION_HOLD_ID, OPERATION_MEMBERSHIP_ID,
 	OPERATION_COLUMN_COUNT
 };
 
 static const char *const operation_columns[OPERATION_COLUMN_COUNT] = {
 	"account_id", "operation_id", "kind", "idempotency_key", "request", "amount",
-	"credit_type", "service_id", "package_id", "reference", "created_at", "balance_after"
+	"credit_type", "service_id", "package_id", "reference", "created_at", "balance_after",
+	"refund_of", "hold_id", "membership_id"
 };
 
 static const Oid operation_types[OPERATION_COLUMN_COUNT] = {
 	INT8OID, INT8OID, DIRECT_ENUM, TEXTOID, TEXTOID, NUMERICOID,
-	TEXTOID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, NUMERICOID
+	TEXTOID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, NUMERICOID,
+	INT8OID, INT8OID, INT8OID
 };
 
 DirectShape direct_operation_shape = {
 	.table = DIRECT_OPERATIONS, .insert = true, .privileges = ACL_INSERT,
 	.names = operation_columns, .types = operation_types, .count = OPERATION_COLUMN_COUNT,
-	.optional = (1u << OPERATION_SERVICE_ID) | (1u << OPERATION_PACKAGE_ID)
+	.optional = (1u << OPERATION_SERVICE_ID) | (1u << OPERATION_PACKAGE_ID) |
+	(1u << OPERATION_REFUND_OF) | (1u << OPERATION_HOLD_ID) | (1u << OPERATION_MEMBERSHIP_ID)
 };
 
 enum
@@ -1000,6 +1007,15 @@ direct_insert_operation(DirectCall *call, const DirectOperationRow *row)
 	direct_set(slot, shape, OPERATION_CREATED_AT, TimestampTzGetDatum(row->created_at), false);
 	direct_set(slot, shape, OPERATION_BALANCE_AFTER, NumericGetDatum(row->balance_after),
 			   false);
+	if (row->writes_links)
+	{
+		direct_set(slot, shape, OPERATION_REFUND_OF, Int64GetDatum(row->refund_of),
+				   row->refund_of == 0);
+		direct_set(slot, shape, OPERATION_HOLD_ID, Int64GetDatum(row->hold_id),
+				   row->hold_id == 0);
+		direct_set(slot, shape, OPERATION_MEMBERSHIP_ID, Int64GetDatum(row->membership_id),
+				   row->membership_id == 0);
+	}
 	direct_insert(call, DIRECT_OPERATIONS, slot);
 }
 

@@ -35,22 +35,6 @@ PG_FUNCTION_INFO_V1(credits_capture_hold);
 PG_FUNCTION_INFO_V1(credits_release_hold);
 PG_FUNCTION_INFO_V1(credits_release_expired_holds);
 
-typedef struct HoldRequest
-{
-	int64		account_id;
-	const char *kind;			/* credits.operation_kind label */
-	Numeric		amount;
-	text	   *credit_type;
-	bool		has_service;
-	int64		service_id;
-	int32		quantity;		/* 0 unless hold_service */
-	bool		has_hold_until;
-	TimestampTz hold_until;
-	text	   *reference;
-	text	   *idempotency_key;
-	const char *request;
-} HoldRequest;
-
 static CreditsStatement read_hold = {
 	.sql = "SELECT h.status = 'open', h.credit_type, h.service_id, h.amount,"
 	" h.membership_id, h.hold_until, h.quantity"
@@ -318,17 +302,34 @@ replay_hold(FunctionCallInfo fcinfo, int64 account_id, int64 hold_id,
 	return result;
 }
 
+/* The hold's result, in result_context */
+static Datum
+hold_result(FunctionCallInfo fcinfo, const CreditsDrawRequest *request, int64 hold_id,
+			Numeric held, const CreditsAllocations *allocations, int64 membership_id,
+			MemoryContext result_context)
+{
+	MemoryContext old = MemoryContextSwitchTo(result_context);
+	Datum		result;
+
+	result = credits_hold_datum(fcinfo, hold_id, held, request->has_hold_until,
+								request->hold_until, allocations, membership_id);
+	MemoryContextSwitchTo(old);
+	return result;
+}
+
 /*
  * Places a hold: under the account lock, a retry returns the first hold;
  * a membership that covers the service holds nothing and pays at capture;
- * otherwise the amount is drawn like a redemption and held.
+ * otherwise the amount is drawn like a redemption and held.  When the
+ * first spendable batch covers it (the common case), that is written
+ * through the table access method (direct_hold.c), else by statements.
  */
 /*
  * result_context is the caller's memory, taken before SPI_connect: the
  * result must outlive SPI_finish.
  */
 static Datum
-credits_hold(FunctionCallInfo fcinfo, HoldRequest *request,
+credits_hold(FunctionCallInfo fcinfo, CreditsDrawRequest *request,
              MemoryContext result_context)
 {
 	CreditsAccount account;
@@ -336,6 +337,7 @@ credits_hold(FunctionCallInfo fcinfo, HoldRequest *request,
 	CreditsAllocations allocations;
 	CreditsMovement movement;
 	CreditsOperation operation = {0};
+	CreditsFirstBatch first;
 	Numeric		total;
 	Numeric		missing;
 	Numeric		held;
@@ -344,7 +346,6 @@ credits_hold(FunctionCallInfo fcinfo, HoldRequest *request,
 	int64		hold_id;
 	Datum		values[12];
 	char		nulls[12];
-	Datum		result;
 
 	credits_lock_account(request->account_id, false, &account);
 	if (credits_find_prior_operation(request->account_id, request->idempotency_key,
@@ -360,6 +361,12 @@ credits_hold(FunctionCallInfo fcinfo, HoldRequest *request,
 													   request->service_id, now);
 	if (membership_id != 0)
 		held = credits_numeric_zero();
+	else if (credits_hold_first_batch_directly(request, now, &first) == CREDITS_DIRECT_WRITTEN)
+	{
+		credits_allocations_add(&allocations, first.batch_id, held, first.expires_at);
+		return hold_result(fcinfo, request, first.operation_id, held, &allocations, 0,
+						   result_context);
+	}
 	else
 	{
 		missing = credits_draw_spendable(request->account_id, request->credit_type,
@@ -410,19 +417,12 @@ credits_hold(FunctionCallInfo fcinfo, HoldRequest *request,
 												 allocations.count, NUMERICOID, -1, false,
 												 TYPALIGN_INT));
 	credits_execute(&insert_hold, values, nulls, 0);
-
-	{
-		MemoryContext old = MemoryContextSwitchTo(result_context);
-
-		result = credits_hold_datum(fcinfo, hold_id, held, request->has_hold_until,
-									request->hold_until, &allocations, membership_id);
-		MemoryContextSwitchTo(old);
-	}
-	return result;
+	return hold_result(fcinfo, request, hold_id, held, &allocations, membership_id,
+					   result_context);
 }
 
 static void
-hold_until_argument(FunctionCallInfo fcinfo, int argno, HoldRequest *request)
+hold_until_argument(FunctionCallInfo fcinfo, int argno, CreditsDrawRequest *request)
 {
 	request->has_hold_until = !PG_ARGISNULL(argno);
 	if (request->has_hold_until)
@@ -436,7 +436,7 @@ Datum
 credits_hold_credits(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller_context = CurrentMemoryContext;
-	HoldRequest request = {0};
+	CreditsDrawRequest request = {0};
 	StringInfoData request_text;
 	Datum		result;
 
@@ -474,7 +474,7 @@ Datum
 credits_hold_service(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller_context = CurrentMemoryContext;
-	HoldRequest request = {0};
+	CreditsDrawRequest request = {0};
 	StringInfoData request_text;
 	Datum		result;
 

@@ -99,7 +99,7 @@ static CreditsStatement prior_allocations = {
  * operation and ledger entries.
  */
 static Datum
-replay_redemption(FunctionCallInfo fcinfo, const CreditsRedeemRequest *redeem,
+replay_redemption(FunctionCallInfo fcinfo, const CreditsDrawRequest *redeem,
 				  const CreditsPriorOperation *prior, MemoryContext result_context)
 {
 	CreditsAllocations allocations;
@@ -135,7 +135,7 @@ replay_redemption(FunctionCallInfo fcinfo, const CreditsRedeemRequest *redeem,
  * amount and everything is written; false if nothing was written.
  */
 static bool
-redeem_from_first(const CreditsRedeemRequest *redeem, TimestampTz now,
+redeem_from_first(const CreditsDrawRequest *redeem, TimestampTz now,
 				  CreditsAllocations *allocations, int64 *operation_id, Numeric *total)
 {
 	CreditsFirstBatch drawn;
@@ -185,7 +185,7 @@ redeem_from_first(const CreditsRedeemRequest *redeem, TimestampTz now,
  * result must outlive SPI_finish.
  */
 static Datum
-credits_redeem(FunctionCallInfo fcinfo, CreditsRedeemRequest *redeem,
+credits_redeem(FunctionCallInfo fcinfo, CreditsDrawRequest *redeem,
                MemoryContext result_context)
 {
 	CreditsAccount account;
@@ -274,7 +274,7 @@ Datum
 credits_redeem_credits(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller_context = CurrentMemoryContext;
-	CreditsRedeemRequest redeem = {0};
+	CreditsDrawRequest redeem = {0};
 	StringInfoData request;
 	Datum		result;
 
@@ -312,7 +312,7 @@ Datum
 credits_redeem_service(PG_FUNCTION_ARGS)
 {
 	MemoryContext caller_context = CurrentMemoryContext;
-	CreditsRedeemRequest redeem = {0};
+	CreditsDrawRequest redeem = {0};
 	StringInfoData request;
 	Datum		result;
 
