@@ -18,6 +18,7 @@ OBJS = \
 	src/direct_read.o \
 	src/direct_redeem.o \
 	src/direct_hold.o \
+	src/direct_capture.o \
 	src/direct_grant.o \
 	src/redeem.o \
 	src/holds.o \

@@ -226,13 +226,16 @@ typedef struct CreditsFirstBatch
 	int64		operation_id;
 	int64		batch_id;
 	TimestampTz expires_at;
+	Numeric		amount;			/* taken from the batch, as the statements take it */
 	Numeric		total;			/* running total after */
 } CreditsFirstBatch;
 
 typedef enum CreditsDirectResult
 {
 	CREDITS_DIRECT_WRITTEN,
-	CREDITS_DIRECT_SHORT,		/* no first batch, or it is short: nothing written */
+	CREDITS_DIRECT_SHORT,		/* not the case the path covers (a redemption or
+								 * hold: no first batch, or it is short):
+								 * nothing written */
 	CREDITS_DIRECT_UNAVAILABLE	/* the SQL statement must do it: nothing written */
 } CreditsDirectResult;
 
@@ -241,6 +244,18 @@ extern CreditsDirectResult credits_redeem_first_batch_directly(
 
 extern CreditsDirectResult credits_hold_first_batch_directly(
 	const CreditsDrawRequest *hold, TimestampTz now, CreditsFirstBatch *drawn);
+
+/*
+ * holds.c and direct_capture.c: a capture of a hold that keeps credits of
+ * one batch, reported as a CreditsFirstBatch (the capture's operation, the
+ * batch, the running total after).
+ */
+extern CreditsDirectResult credits_capture_directly(int64 account_id, int64 hold_id,
+													Numeric *capture,
+													text *idempotency_key,
+													const char *request,
+													TimestampTz now,
+													CreditsFirstBatch *drawn);
 
 /*
  * grant.c and direct_grant.c: one grant of a new batch, whichever

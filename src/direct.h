@@ -13,6 +13,7 @@
 
 #include "credits.h"
 
+#include "access/genam.h"
 #include "access/skey.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
@@ -31,6 +32,14 @@ typedef enum DirectTable
 	DIRECT_HOLD_ALLOCATIONS,
 	DIRECT_TABLE_COUNT
 } DirectTable;
+
+/* The indexes a path may search in a table (direct_write.c names them) */
+typedef enum DirectIndex
+{
+	DIRECT_SEARCH_INDEX,		/* the one a path scans in an order of its own */
+	DIRECT_KEY_INDEX,			/* the primary key, from the account and the row's id */
+	DIRECT_INDEX_COUNT
+} DirectIndex;
 
 #define DIRECT_MAX_COLUMNS 16
 #define DIRECT_MAX_LABELS 4
@@ -99,7 +108,12 @@ extern void direct_insert(DirectCall *call, DirectTable table, TupleTableSlot *r
 extern void direct_update(DirectCall *call, DirectTable table, TupleTableSlot *read,
 						  TupleTableSlot *changed);
 extern int64 direct_next_id(DirectTable table);
-extern Relation direct_open_search_index(DirectTable table);
+extern Relation direct_open_index(DirectTable table, DirectIndex which);
+extern IndexScanDesc direct_key_scan_begin(DirectCall *call, DirectTable table,
+										   int64 account_id, int64 id);
+extern void direct_key_scan_end(IndexScanDesc scan);
+extern bool direct_find_by_key(DirectCall *call, DirectTable table, int64 account_id,
+							   int64 id, TupleTableSlot *row);
 extern void direct_account_credit_type_keys(ScanKeyData *keys, Relation index,
 											int64 account_id, text *credit_type);
 /*
@@ -157,6 +171,10 @@ extern DirectShape direct_entry_shape;
 
 extern void direct_insert_operation(DirectCall *call, const DirectOperationRow *row);
 extern void direct_insert_entry(DirectCall *call, const DirectEntryRow *row);
+/* The running total (its one column), and the operation's id read back */
+extern DirectShape direct_total_shape;
+extern DirectShape direct_operation_returned_shape;
+
 extern bool direct_find_total(DirectCall *call, int64 account_id, text *credit_type,
 							  TupleTableSlot *total);
 

@@ -34,11 +34,6 @@ static DirectShape total_raised = {
 	.names = total_columns, .types = total_types, .count = 1
 };
 
-/* the statement reads the operation's id back (RETURNING) */
-static DirectShape operation_returned = {
-	.table = DIRECT_OPERATIONS, .privileges = ACL_SELECT
-};
-
 enum
 {
 	BATCH_ACCOUNT_ID, BATCH_BATCH_ID, BATCH_CREDIT_TYPE, BATCH_SOURCE, BATCH_PACKAGE_ID,
@@ -89,7 +84,7 @@ static DirectShape new_sale = {
 
 /* The sale last: a grant without a package writes none, and opens no sales table */
 static DirectShape *const grant_shapes[] = {
-	&total_raised, &direct_operation_shape, &operation_returned, &new_batch,
+	&total_raised, &direct_operation_shape, &direct_operation_returned_shape, &new_batch,
 	&direct_entry_shape, &new_sale
 };
 

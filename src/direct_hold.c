@@ -8,7 +8,7 @@
  *	  It makes the same row changes, in the same order, as the statements
  *	  of a hold in holds.c and movement.c (the batch changed by primary
  *	  key, the operation recorded with the running total unchanged and no
- *	  ledger entry, then the hold and its allocations), which run instead
+ *	  ledger entry, then the allocation and the hold), which run instead
  *	  when direct_write.c says the tables need them (triggers, row-level
  *	  security, children, privileges), and when the first batch is short.
  *
@@ -29,23 +29,11 @@
 #include "utils/datum.h"
 
 /*
- * The running total is only read: the hold moves no credits.  The
- * statement that records the operation also names the update of the total
- * and the insert of the ledger entries (for none), and needs what they need.
+ * The running total is only read (direct_total_shape): the hold moves no
+ * credits.  The statement that records the operation also names the
+ * update of the total and the insert of the ledger entries (for none),
+ * and needs what they need.
  */
-static const char *const total_columns[] = {"total"};
-static const Oid total_types[] = {NUMERICOID};
-
-static DirectShape total_read = {
-	.table = DIRECT_TOTALS, .privileges = ACL_SELECT | ACL_UPDATE,
-	.names = total_columns, .types = total_types, .count = 1
-};
-
-/* the statement reads the operation's id back (RETURNING) */
-static DirectShape operation_returned = {
-	.table = DIRECT_OPERATIONS, .privileges = ACL_SELECT
-};
-
 static DirectShape no_entries = {
 	.table = DIRECT_LEDGER, .privileges = ACL_INSERT
 };
@@ -92,8 +80,8 @@ static DirectShape new_allocation = {
 };
 
 static DirectShape *const hold_shapes[] = {
-	&direct_spendable_batch_shape, &total_read, &direct_operation_shape, &operation_returned,
-	&no_entries, &new_hold, &new_allocation
+	&direct_spendable_batch_shape, &direct_total_shape, &direct_operation_shape,
+	&direct_operation_returned_shape, &no_entries, &new_allocation, &new_hold
 };
 
 /* The operation that placed the hold: the running total as it stays */
@@ -120,14 +108,28 @@ insert_operation(DirectCall *call, const CreditsDrawRequest *hold, TimestampTz n
 	direct_insert_operation(call, &operation);
 }
 
-/* The hold, whose id is its operation's, and what it took from the batch */
+/*
+ * What the hold took from the batch, then the hold, whose id is its
+ * operation's: in the order the statement writes them (its WITH query
+ * inserting the hold runs after the main query inserting the allocations)
+ */
 static void
 insert_hold(DirectCall *call, const CreditsDrawRequest *hold, TimestampTz now,
 			const CreditsFirstBatch *drawn)
 {
-	DirectShape *shape = &new_hold;
+	DirectShape *shape = &new_allocation;
 	TupleTableSlot *row = direct_new_row(call, shape);
 
+	direct_set(row, shape, ALLOCATION_ACCOUNT_ID, Int64GetDatum(hold->account_id), false);
+	direct_set(row, shape, ALLOCATION_HOLD_ID, Int64GetDatum(drawn->operation_id), false);
+	direct_set(row, shape, ALLOCATION_BATCH_ID, Int64GetDatum(drawn->batch_id), false);
+	direct_set(row, shape, ALLOCATION_ENTRY_NO, Int32GetDatum(1), false);
+	direct_set(row, shape, ALLOCATION_AMOUNT, NumericGetDatum(drawn->amount), false);
+	direct_set(row, shape, ALLOCATION_REMAINING, NumericGetDatum(drawn->amount), false);
+	direct_insert(call, DIRECT_HOLD_ALLOCATIONS, row);
+
+	shape = &new_hold;
+	row = direct_new_row(call, shape);
 	direct_set(row, shape, HOLD_ACCOUNT_ID, Int64GetDatum(hold->account_id), false);
 	direct_set(row, shape, HOLD_HOLD_ID, Int64GetDatum(drawn->operation_id), false);
 	direct_set(row, shape, HOLD_CREDIT_TYPE, PointerGetDatum(hold->credit_type), false);
@@ -143,16 +145,6 @@ insert_hold(DirectCall *call, const CreditsDrawRequest *hold, TimestampTz now,
 			   hold->reference == NULL);
 	direct_set(row, shape, HOLD_CREATED_AT, TimestampTzGetDatum(now), false);
 	direct_insert(call, DIRECT_HOLDS, row);
-
-	shape = &new_allocation;
-	row = direct_new_row(call, shape);
-	direct_set(row, shape, ALLOCATION_ACCOUNT_ID, Int64GetDatum(hold->account_id), false);
-	direct_set(row, shape, ALLOCATION_HOLD_ID, Int64GetDatum(drawn->operation_id), false);
-	direct_set(row, shape, ALLOCATION_BATCH_ID, Int64GetDatum(drawn->batch_id), false);
-	direct_set(row, shape, ALLOCATION_ENTRY_NO, Int32GetDatum(1), false);
-	direct_set(row, shape, ALLOCATION_AMOUNT, NumericGetDatum(hold->amount), false);
-	direct_set(row, shape, ALLOCATION_REMAINING, NumericGetDatum(hold->amount), false);
-	direct_insert(call, DIRECT_HOLD_ALLOCATIONS, row);
 }
 
 /*
@@ -188,8 +180,15 @@ credits_hold_first_batch_directly(const CreditsDrawRequest *hold, TimestampTz no
 		return CREDITS_DIRECT_SHORT;
 	}
 
+	/*
+	 * What is taken, as the draw takes it (draw.c): the least of what the
+	 * batch can give and the amount, the batch's own on a tie (the two may
+	 * differ in scale, 2.50 and 2.5).
+	 */
+	drawn->amount = credits_numeric_min(credits_numeric_sub(remaining, held), hold->amount);
+
 	/* the batch first: under REPEATABLE READ a conflict stops everything here */
-	held = credits_numeric_add(held, hold->amount);
+	held = credits_numeric_add(held, drawn->amount);
 	changed = direct_changed_row(&call, DIRECT_BATCHES, batch);
 	direct_set(changed, batch_shape, DIRECT_BATCH_HELD, NumericGetDatum(held), false);
 	direct_set(changed, batch_shape, DIRECT_BATCH_IS_OPEN,
@@ -202,7 +201,7 @@ credits_hold_first_batch_directly(const CreditsDrawRequest *hold, TimestampTz no
 
 	drawn->operation_id = direct_next_id(DIRECT_OPERATIONS);
 	/* copied: the row read is gone with the call */
-	drawn->total = DatumGetNumeric(datumCopy(direct_get(total, &total_read, 0, &isnull),
+	drawn->total = DatumGetNumeric(datumCopy(direct_get(total, &direct_total_shape, 0, &isnull),
 											 false, -1));
 	insert_operation(&call, hold, now, drawn);
 	insert_hold(&call, hold, now, drawn);

@@ -44,16 +44,8 @@ DirectShape direct_spendable_batch_shape = {
 	.names = batch_columns, .types = batch_types, .count = DIRECT_BATCH_COLUMN_COUNT
 };
 
-static const char *const total_columns[] = {"total"};
-static const Oid total_types[] = {NUMERICOID};
-
-static DirectShape total_lowered = {
-	.table = DIRECT_TOTALS, .privileges = ACL_SELECT | ACL_UPDATE,
-	.names = total_columns, .types = total_types, .count = 1
-};
-
 static DirectShape *const redemption_shapes[] = {
-	&direct_spendable_batch_shape, &total_lowered, &direct_operation_shape, &direct_entry_shape
+	&direct_spendable_batch_shape, &direct_total_shape, &direct_operation_shape, &direct_entry_shape
 };
 
 /* True if the batch may be spent on the service, as in CREDITS_SPENDABLE_BATCH */
@@ -90,7 +82,7 @@ find_first_batch(DirectCall *call, const CreditsDrawRequest *request, TimestampT
 				 TupleTableSlot *batch)
 {
 	DirectShape *shape = &direct_spendable_batch_shape;
-	Relation	index = direct_open_search_index(DIRECT_BATCHES);
+	Relation	index = direct_open_index(DIRECT_BATCHES, DIRECT_SEARCH_INDEX);
 	ScanKeyData keys[3];
 	IndexScanDesc scan;
 	bool		found = false;
@@ -226,10 +218,11 @@ credits_redeem_first_batch_directly(const CreditsDrawRequest *redeem, TimestampT
 													  DIRECT_BATCH_EXPIRES_AT, &isnull));
 	direct_update(&call, DIRECT_BATCHES, batch, changed);
 	drawn->operation_id = direct_next_id(DIRECT_OPERATIONS);
+	drawn->amount = redeem->amount;
 
-	drawn->total = credits_numeric_sub(numeric_column(total, &total_lowered, 0), redeem->amount);
+	drawn->total = credits_numeric_sub(numeric_column(total, &direct_total_shape, 0), redeem->amount);
 	changed = direct_changed_row(&call, DIRECT_TOTALS, total);
-	direct_set(changed, &total_lowered, 0, NumericGetDatum(drawn->total), false);
+	direct_set(changed, &direct_total_shape, 0, NumericGetDatum(drawn->total), false);
 	direct_update(&call, DIRECT_TOTALS, total, changed);
 
 	insert_operation_and_entry(&call, redeem, now, drawn);

@@ -78,26 +78,40 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+/* An index a path searches, by its leading key columns */
+typedef struct DirectIndexInfo
+{
+	const char *name;			/* NULL: none is searched */
+	const char *keys[3];
+	int			key_count;
+} DirectIndexInfo;
+
 /* What each table is, and what of it a path searches */
 typedef struct DirectTableInfo
 {
 	const char *name;
-	const char *search_index;	/* NULL: none is searched */
-	const char *search_keys[3]; /* the index's leading key columns */
-	int			search_key_count;
+	DirectIndexInfo indexes[DIRECT_INDEX_COUNT];
 	const char *sequence;		/* ids of new rows; NULL: none */
 } DirectTableInfo;
 
 static const DirectTableInfo table_info[DIRECT_TABLE_COUNT] = {
-	[DIRECT_BATCHES] = {"batches", "batches_spendable_idx",
-	{"account_id", "credit_type", "expires_at"}, 3, "batch_id_seq"},
-	[DIRECT_TOTALS] = {"account_totals", "account_totals_pkey",
-	{"account_id", "credit_type"}, 2, NULL},
-	[DIRECT_OPERATIONS] = {"operations", NULL, {NULL}, 0, "operation_id_seq"},
-	[DIRECT_LEDGER] = {"ledger", NULL, {NULL}, 0, NULL},
-	[DIRECT_SALES] = {"sales", NULL, {NULL}, 0, NULL},
-	[DIRECT_HOLDS] = {"holds", NULL, {NULL}, 0, NULL},
-	[DIRECT_HOLD_ALLOCATIONS] = {"hold_allocations", NULL, {NULL}, 0, NULL},
+	[DIRECT_BATCHES] = {"batches", {
+			[DIRECT_SEARCH_INDEX] = {"batches_spendable_idx",
+			{"account_id", "credit_type", "expires_at"}, 3},
+			[DIRECT_KEY_INDEX] = {"batches_pkey", {"account_id", "batch_id"}, 2}},
+	"batch_id_seq"},
+	[DIRECT_TOTALS] = {"account_totals", {
+			[DIRECT_SEARCH_INDEX] = {"account_totals_pkey", {"account_id", "credit_type"}, 2}},
+	NULL},
+	[DIRECT_OPERATIONS] = {"operations", {{NULL}}, "operation_id_seq"},
+	[DIRECT_LEDGER] = {"ledger", {{NULL}}, NULL},
+	[DIRECT_SALES] = {"sales", {{NULL}}, NULL},
+	[DIRECT_HOLDS] = {"holds", {
+			[DIRECT_KEY_INDEX] = {"holds_pkey", {"account_id", "hold_id"}, 2}},
+	NULL},
+	[DIRECT_HOLD_ALLOCATIONS] = {"hold_allocations", {
+			[DIRECT_KEY_INDEX] = {"hold_allocations_pkey", {"account_id", "hold_id"}, 2}},
+	NULL},
 };
 
 /*
@@ -115,7 +129,7 @@ typedef struct DirectTableCache
 	uint64		generation;
 	MemoryContext context;		/* the planned checks and shapes' defaults */
 	Oid			relid;
-	Oid			search_index;
+	Oid			indexes[DIRECT_INDEX_COUNT];	/* searched; InvalidOid: none */
 	Oid			sequence;
 	int			check_count;
 	Expr	  **checks;			/* planned, in relation cache order */
@@ -147,9 +161,11 @@ relation_changed(Datum arg pg_attribute_unused(), Oid relid)
 	{
 		DirectTableCache *entry = &table_cache[t];
 
-		if (relid == InvalidOid || entry->relid == relid ||
-			entry->search_index == relid || entry->sequence == relid)
+		if (relid == InvalidOid || entry->relid == relid || entry->sequence == relid)
 			entry->valid = false;
+		for (int i = 0; i < DIRECT_INDEX_COUNT; i++)
+			if (entry->indexes[i] == relid)
+				entry->valid = false;
 		for (int i = 0; i < entry->index_count; i++)
 			if (entry->index_oids[i] == relid)
 				entry->valid = false;
@@ -336,13 +352,17 @@ build_table(DirectTable t, Relation table)
 	 * Kept only when usable: an index or sequence renamed back or created
 	 * sends no invalidation of the table, so a missing one is looked up again
 	 */
-	entry->search_index = InvalidOid;
-	if (info->search_index != NULL)
+	for (int i = 0; i < DIRECT_INDEX_COUNT; i++)
+		entry->indexes[i] = InvalidOid;
+	for (int i = 0; i < DIRECT_INDEX_COUNT; i++)
 	{
-		entry->search_index = get_relname_relid(info->search_index, schema);
-		if (!OidIsValid(entry->search_index) ||
-			!index_leads_with(table, entry->search_index, info->search_keys,
-							  info->search_key_count))
+		const DirectIndexInfo *index = &info->indexes[i];
+
+		if (index->name == NULL)
+			continue;
+		entry->indexes[i] = get_relname_relid(index->name, schema);
+		if (!OidIsValid(entry->indexes[i]) ||
+			!index_leads_with(table, entry->indexes[i], index->keys, index->key_count))
 		{
 			entry->valid = false;
 			return;
@@ -891,11 +911,51 @@ direct_next_id(DirectTable table)
 	return nextval_internal(table_cache[table].sequence, true);
 }
 
-/* The index a path searches in the table, locked as a scan would */
+/* An index a path searches in the table, locked as a scan would */
 Relation
-direct_open_search_index(DirectTable table)
+direct_open_index(DirectTable table, DirectIndex which)
 {
-	return index_open(table_cache[table].search_index, AccessShareLock);
+	return index_open(table_cache[table].indexes[which], AccessShareLock);
+}
+
+/*
+ * The rows of the table whose primary key starts with the account and the
+ * id given, in the key's order: index_getnext_slot on the scan returned,
+ * then direct_key_scan_end.
+ */
+IndexScanDesc
+direct_key_scan_begin(DirectCall *call, DirectTable table, int64 account_id, int64 id)
+{
+	Relation	index = direct_open_index(table, DIRECT_KEY_INDEX);
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(account_id));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
+	scan = index_beginscan(call->tables[table], index, call->snapshot, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	return scan;
+}
+
+void
+direct_key_scan_end(IndexScanDesc scan)
+{
+	Relation	index = scan->indexRelation;
+
+	index_endscan(scan);
+	index_close(index, NoLock);
+}
+
+/* The table's row with this account and id, its primary key; false if none */
+bool
+direct_find_by_key(DirectCall *call, DirectTable table, int64 account_id, int64 id,
+				   TupleTableSlot *row)
+{
+	IndexScanDesc scan = direct_key_scan_begin(call, table, account_id, id);
+	bool		found = index_getnext_slot(scan, ForwardScanDirection, row);
+
+	direct_key_scan_end(scan);
+	return found;
 }
 
 /* The leading keys of both indexes searched: the account and credit type */
@@ -909,12 +969,29 @@ direct_account_credit_type_keys(ScanKeyData *keys, Relation index, int64 account
 						   PointerGetDatum(credit_type));
 }
 
+/*
+ * The running total, read and changed in place: the statements that move
+ * it read it and update it
+ */
+static const char *const total_columns[] = {"total"};
+static const Oid total_types[] = {NUMERICOID};
+
+DirectShape direct_total_shape = {
+	.table = DIRECT_TOTALS, .privileges = ACL_SELECT | ACL_UPDATE,
+	.names = total_columns, .types = total_types, .count = 1
+};
+
+/* The statements that insert an operation read its id back (RETURNING) */
+DirectShape direct_operation_returned_shape = {
+	.table = DIRECT_OPERATIONS, .privileges = ACL_SELECT
+};
+
 /* The account's running total of the credit type, by primary key */
 bool
 direct_find_total(DirectCall *call, int64 account_id, text *credit_type,
 				  TupleTableSlot *total)
 {
-	Relation	index = direct_open_search_index(DIRECT_TOTALS);
+	Relation	index = direct_open_index(DIRECT_TOTALS, DIRECT_SEARCH_INDEX);
 	ScanKeyData keys[2];
 	IndexScanDesc scan;
 	bool		found;
@@ -928,7 +1005,7 @@ direct_find_total(DirectCall *call, int64 account_id, text *credit_type,
 	return found;
 }
 
-/* The operation row and the ledger entry row, as both paths write them */
+/* The operation row and the ledger entry row, as every path writes them */
 enum
 {
 	OPERATION_ACCOUNT_ID, OPERATION_OPERATION_ID, OPERATION_KIND,

@@ -4,8 +4,10 @@
  *	  Chooses the batches an amount is drawn from: spendable batches in
  *	  consumption order (earliest expiry, then earliest valid_from, then
  *	  lowest id), as much from each as it can give, until the amount is
- *	  covered.  Redemption and holds draw through here; the errors for an
- *	  amount that cannot be covered (CR001, CR007, CR008) are raised here.
+ *	  covered.  Redemption and holds draw through here, but for those that
+ *	  their first batch covers (direct_redeem.c, direct_hold.c); the
+ *	  errors for an amount that cannot be covered (CR001, CR007, CR008)
+ *	  are raised here.
  *
  * Locking
  *	  None of its own.  The caller holds the account's row lock, so the

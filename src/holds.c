@@ -16,7 +16,10 @@
  *
  * Locking
  *	  Every function locks the account row first (accounts.c), then reads
- *	  the hold and its batches.  release_expired_holds locks the accounts of
+ *	  the hold and its batches.  A hold that its first batch covers, and
+ *	  the capture of a hold that keeps credits of one batch, are written
+ *	  through the table access method (direct_hold.c, direct_capture.c),
+ *	  which locks the tables the statements would lock.  release_expired_holds locks the accounts of
  *	  overdue holds FOR UPDATE SKIP LOCKED, as expire_batches does, so it
  *	  never waits on an account that another call holds.
  *
@@ -363,7 +366,7 @@ credits_hold(FunctionCallInfo fcinfo, CreditsDrawRequest *request,
 		held = credits_numeric_zero();
 	else if (credits_hold_first_batch_directly(request, now, &first) == CREDITS_DIRECT_WRITTEN)
 	{
-		credits_allocations_add(&allocations, first.batch_id, held, first.expires_at);
+		credits_allocations_add(&allocations, first.batch_id, first.amount, first.expires_at);
 		return hold_result(fcinfo, request, first.operation_id, held, &allocations, 0,
 						   result_context);
 	}
@@ -547,6 +550,7 @@ credits_capture_hold(PG_FUNCTION_ARGS)
 	CreditsHold hold;
 	CreditsAllocations captured;
 	CreditsMovement movement;
+	CreditsFirstBatch drawn;
 	StringInfoData request;
 	int64		account_id;
 	int64		hold_id;
@@ -593,6 +597,19 @@ credits_capture_hold(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(result);
 	}
 
+	now = credits_now();
+	if (credits_capture_directly(account_id, hold_id, &capture, idempotency_key, request.data,
+								 now, &drawn) == CREDITS_DIRECT_WRITTEN)
+	{
+		credits_allocations_add(&captured, drawn.batch_id, drawn.amount, drawn.expires_at);
+		old = MemoryContextSwitchTo(result_context);
+		result = credits_redemption_datum(fcinfo, drawn.operation_id, capture, drawn.total,
+										  &captured, 0);
+		MemoryContextSwitchTo(old);
+		SPI_finish();
+		PG_RETURN_DATUM(result);
+	}
+
 	if (!credits_read_hold(account_id, hold_id, &hold))
 		report_unknown_hold(account_id, hold_id);
 	credits_require_open_hold(&hold);
@@ -605,7 +622,6 @@ credits_capture_hold(PG_FUNCTION_ARGS)
 						credits_numeric_text(capture), hold_id),
 				 errdetail("The hold holds %s.", credits_numeric_text(hold.amount))));
 
-	now = credits_now();
 	operation_id = finish_hold(&hold, capture, true, "capture_hold", idempotency_key,
 							   request.data, now, &captured, &movement);
 	if (hold.membership_id != 0)

@@ -147,7 +147,7 @@ redeem_from_first(const CreditsDrawRequest *redeem, TimestampTz now,
 	{
 		case CREDITS_DIRECT_WRITTEN:
 			*operation_id = drawn.operation_id;
-			credits_allocations_add(allocations, drawn.batch_id, redeem->amount,
+			credits_allocations_add(allocations, drawn.batch_id, drawn.amount,
 									drawn.expires_at);
 			*total = drawn.total;
 			return true;
