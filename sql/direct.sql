@@ -156,6 +156,32 @@ ALTER TABLE credits.batches DROP CONSTRAINT batches_test_remaining;
 SELECT (credits.redeem_credits(1, 1, reference => 'refused')).balance_after;
 SELECT (credits.redeem_credits(1, 1)).balance_after;
 
+-- The rows are written in the statement's order: a redemption's ledger
+-- entry before its operation, a grant's sale before its ledger entry (a
+-- statement's WITH queries that nothing reads run to completion after
+-- the rest, the last one first).  With both tables refusing, the same one
+-- is named by the statement (a trigger on the batches forcing it) and
+-- directly.
+ALTER TABLE credits.ledger ADD CONSTRAINT ledger_test_order CHECK (account_id <> 1) NOT VALID;
+ALTER TABLE credits.operations ADD CONSTRAINT operations_test_order
+    CHECK (account_id <> 1) NOT VALID;
+CREATE TRIGGER batches_test_order AFTER INSERT ON credits.batches
+    FOR EACH ROW EXECUTE FUNCTION public.note_ledger_row();
+\set VERBOSITY terse
+SELECT credits.redeem_credits(1, 1);
+DROP TRIGGER batches_test_order ON credits.batches;
+SELECT credits.redeem_credits(1, 1);
+ALTER TABLE credits.operations DROP CONSTRAINT operations_test_order;
+ALTER TABLE credits.sales ADD CONSTRAINT sales_test_order CHECK (account_id <> 1) NOT VALID;
+CREATE TRIGGER batches_test_order AFTER INSERT ON credits.batches
+    FOR EACH ROW EXECUTE FUNCTION public.note_ledger_row();
+SELECT credits.grant_package(1, 1);
+DROP TRIGGER batches_test_order ON credits.batches;
+SELECT credits.grant_package(1, 1);
+\set VERBOSITY default
+ALTER TABLE credits.ledger DROP CONSTRAINT ledger_test_order;
+ALTER TABLE credits.sales DROP CONSTRAINT sales_test_order;
+
 -- A sale the sales table refuses, on the direct grant: nothing is left.
 ALTER TABLE credits.sales ADD CONSTRAINT sales_test_payment CHECK (payment_ref <> 'refused');
 \set VERBOSITY terse

@@ -233,6 +233,27 @@ SELECT o.kind, o.refund_of, o.hold_id = :quarter AS the_hold, o.membership_id
 ALTER TABLE credits.operations ALTER COLUMN refund_of DROP DEFAULT;
 ALTER TABLE credits.operations ALTER COLUMN hold_id DROP DEFAULT;
 ALTER TABLE credits.operations ALTER COLUMN membership_id DROP DEFAULT;
+-- A capture writes the ledger entry before it lowers the running total,
+-- in the order of the statement recording them: with both tables
+-- refusing, the ledger is named, by the statements (the trigger forcing
+-- them) and directly.  The hold stays open, and is captured once they
+-- accept.
+SELECT (credits.hold_credits(1, 0.5)).hold_id AS last \gset
+ALTER TABLE credits.ledger ADD CONSTRAINT ledger_test CHECK (account_id <> 1) NOT VALID;
+ALTER TABLE credits.account_totals ADD CONSTRAINT account_totals_test
+    CHECK (account_id <> 1) NOT VALID;
+CREATE TRIGGER note_hold_row AFTER INSERT ON credits.holds
+    FOR EACH ROW EXECUTE FUNCTION public.note_hold_row();
+\set VERBOSITY terse
+SELECT credits.capture_hold(1, :last);
+DROP TRIGGER note_hold_row ON credits.holds;
+SELECT credits.capture_hold(1, :last);
+ALTER TABLE credits.ledger DROP CONSTRAINT ledger_test;
+SELECT credits.capture_hold(1, :last);
+\set VERBOSITY default
+ALTER TABLE credits.account_totals DROP CONSTRAINT account_totals_test;
+SELECT status, captured FROM credits.holds WHERE account_id = 1 AND hold_id = :last;
+SELECT (credits.capture_hold(1, :last)).amount;
 SELECT * FROM public.indexes_checked();
 SELECT * FROM credits.verify_ledger();
 

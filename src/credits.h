@@ -234,8 +234,9 @@ typedef enum CreditsDirectResult
 {
 	CREDITS_DIRECT_WRITTEN,
 	CREDITS_DIRECT_SHORT,		/* not the case the path covers (a redemption or
-								 * hold: no first batch, or it is short):
-								 * nothing written */
+								 * hold: no first batch, or it is short; a
+								 * capture: direct_capture.c): nothing
+								 * written */
 	CREDITS_DIRECT_UNAVAILABLE	/* the SQL statement must do it: nothing written */
 } CreditsDirectResult;
 

@@ -5,8 +5,8 @@
  *	  only, written through the table access method (direct_write.c)
  *	  instead of SQL statements: read the hold and its allocation by
  *	  primary key, then spend from the batch what is captured and give it
- *	  the rest back, empty the allocation, insert the operation, lower the
- *	  running total, insert the ledger entry and close the hold.  It makes
+ *	  the rest back, empty the allocation, insert the operation and the
+ *	  ledger entry, lower the running total and close the hold.  It makes
  *	  the same row changes, in the same order, as the statements of a
  *	  capture in holds.c and movement.c, which run instead when
  *	  direct_write.c says the tables need them (triggers, row-level
@@ -21,7 +21,9 @@
  *	  writer touches the account's holds, allocations, batches or running
  *	  total: the versions read are the ones updated.  The tables the
  *	  statements write are locked as the statements lock them, and their
- *	  indexes as direct_write.c says.
+ *	  indexes as direct_write.c says.  A hold that turns out not to be the
+ *	  common case keeps those locks for the statements, though a capture
+ *	  paid by a membership only reads the batches and allocations.
  *
  *-------------------------------------------------------------------------
  */
@@ -237,7 +239,11 @@ credits_capture_directly(int64 account_id, int64 hold_id, Numeric *capture,
 			   NumericGetDatum(credits_numeric_zero()), false);
 	direct_update(&call, DIRECT_HOLD_ALLOCATIONS, allocation, changed);
 
-	/* the operation, the running total and the ledger entry, as one statement writes them */
+	/*
+	 * the operation, the ledger entry and the running total, in the order
+	 * the statement recording them writes them (its WITH queries that
+	 * nothing reads run to completion after the rest, the last one first)
+	 */
 	drawn->operation_id = direct_next_id(DIRECT_OPERATIONS);
 	drawn->total = credits_numeric_sub(DatumGetNumeric(direct_get(total, &direct_total_shape, 0,
 															  &isnull)),
@@ -260,10 +266,6 @@ credits_capture_directly(int64 account_id, int64 hold_id, Numeric *capture,
 	operation.hold_id = hold_id;
 	direct_insert_operation(&call, &operation);
 
-	changed = direct_changed_row(&call, DIRECT_TOTALS, total);
-	direct_set(changed, &direct_total_shape, 0, NumericGetDatum(drawn->total), false);
-	direct_update(&call, DIRECT_TOTALS, total, changed);
-
 	entry.account_id = account_id;
 	entry.operation_id = drawn->operation_id;
 	entry.entry_no = 1;
@@ -277,6 +279,10 @@ credits_capture_directly(int64 account_id, int64 hold_id, Numeric *capture,
 	entry.service_id = operation.service_id;
 	entry.created_at = now;
 	direct_insert_entry(&call, &entry);
+
+	changed = direct_changed_row(&call, DIRECT_TOTALS, total);
+	direct_set(changed, &direct_total_shape, 0, NumericGetDatum(drawn->total), false);
+	direct_update(&call, DIRECT_TOTALS, total, changed);
 
 	changed = direct_changed_row(&call, DIRECT_HOLDS, hold);
 	direct_set(changed, &hold_closed, HOLD_STATUS,

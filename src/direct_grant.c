@@ -3,9 +3,9 @@
  * direct_grant.c
  *	  A grant of a new batch written through the table access method
  *	  (direct_write.c) instead of a SQL statement: raise the running total
- *	  in place, insert the operation, the batch, its ledger entry and (for
- *	  a package) the sale.  It makes the same row changes, in the same
- *	  order, as the statement write_grant in grant.c, which runs instead
+ *	  in place, insert the operation, the batch, (for a package) the sale
+ *	  and the batch's ledger entry.  It makes the same row changes, in the
+ *	  same order, as the statement write_grant in grant.c, which runs instead
  *	  when direct_write.c says the tables need it (triggers, row-level
  *	  security, children, privileges), and when the account has no
  *	  running total of the credit type yet: the statement's
@@ -201,10 +201,13 @@ credits_grant_directly(const CreditsGrant *grant, TimestampTz now, int64 *batch_
 	entry.balance_after = after;
 	entry.reference = grant->reference;
 	entry.created_at = now;
-	direct_insert_entry(&call, &entry);
-
+	/*
+	 * the sale before the entry: the statement's WITH queries that nothing
+	 * reads run to completion after the rest, the last one first
+	 */
 	if (grant->has_package)
 		insert_sale(&call, grant, operation.operation_id, *batch_id, now);
+	direct_insert_entry(&call, &entry);
 
 	direct_end(&call);
 	return CREDITS_DIRECT_WRITTEN;

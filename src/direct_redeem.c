@@ -5,7 +5,7 @@
  *	  through the table access method (direct_write.c) instead of a SQL
  *	  statement: find the first spendable batch in
  *	  credits.batches_spendable_idx, update it and the running total in
- *	  place, insert the operation and its ledger entry.  It makes the same
+ *	  place, insert the ledger entry and the operation.  It makes the same
  *	  row changes, in the same order, as the statement
  *	  redeem_from_first_batch in redeem.c, which runs instead when
  *	  direct_write.c says the tables need it (triggers, row-level
@@ -45,7 +45,8 @@ DirectShape direct_spendable_batch_shape = {
 };
 
 static DirectShape *const redemption_shapes[] = {
-	&direct_spendable_batch_shape, &direct_total_shape, &direct_operation_shape, &direct_entry_shape
+	&direct_spendable_batch_shape, &direct_total_shape, &direct_operation_shape,
+	&direct_entry_shape
 };
 
 /* True if the batch may be spent on the service, as in CREDITS_SPENDABLE_BATCH */
@@ -134,28 +135,17 @@ direct_find_covering_batch(DirectCall *call, const CreditsDrawRequest *request,
 	return credits_numeric_cmp(credits_numeric_sub(*remaining, *held), request->amount) >= 0;
 }
 
-/* The operation row and its one ledger entry */
+/*
+ * The ledger entry, then the operation row: the order the statement
+ * writes them in, its last WITH queries (which nothing reads) being run
+ * to completion after the rest, the last one first
+ */
 static void
-insert_operation_and_entry(DirectCall *call, const CreditsDrawRequest *redeem,
+insert_entry_and_operation(DirectCall *call, const CreditsDrawRequest *redeem,
 						   TimestampTz now, const CreditsFirstBatch *drawn)
 {
 	DirectOperationRow operation = {0};
 	DirectEntryRow entry = {0};
-
-	operation.account_id = redeem->account_id;
-	operation.operation_id = drawn->operation_id;
-	operation.kind = redeem->kind;
-	operation.idempotency_key = redeem->idempotency_key;
-	operation.request = redeem->request;
-	operation.amount = redeem->amount;
-	operation.credit_type = redeem->credit_type;
-	operation.writes_service_id = true;
-	operation.has_service = redeem->has_service;
-	operation.service_id = redeem->service_id;
-	operation.reference = redeem->reference;
-	operation.created_at = now;
-	operation.balance_after = drawn->total;
-	direct_insert_operation(call, &operation);
 
 	entry.account_id = redeem->account_id;
 	entry.operation_id = drawn->operation_id;
@@ -171,6 +161,21 @@ insert_operation_and_entry(DirectCall *call, const CreditsDrawRequest *redeem,
 	entry.reference = redeem->reference;
 	entry.created_at = now;
 	direct_insert_entry(call, &entry);
+
+	operation.account_id = redeem->account_id;
+	operation.operation_id = drawn->operation_id;
+	operation.kind = redeem->kind;
+	operation.idempotency_key = redeem->idempotency_key;
+	operation.request = redeem->request;
+	operation.amount = redeem->amount;
+	operation.credit_type = redeem->credit_type;
+	operation.writes_service_id = true;
+	operation.has_service = redeem->has_service;
+	operation.service_id = redeem->service_id;
+	operation.reference = redeem->reference;
+	operation.created_at = now;
+	operation.balance_after = drawn->total;
+	direct_insert_operation(call, &operation);
 }
 
 /*
@@ -220,12 +225,13 @@ credits_redeem_first_batch_directly(const CreditsDrawRequest *redeem, TimestampT
 	drawn->operation_id = direct_next_id(DIRECT_OPERATIONS);
 	drawn->amount = redeem->amount;
 
-	drawn->total = credits_numeric_sub(numeric_column(total, &direct_total_shape, 0), redeem->amount);
+	drawn->total = credits_numeric_sub(numeric_column(total, &direct_total_shape, 0),
+									   redeem->amount);
 	changed = direct_changed_row(&call, DIRECT_TOTALS, total);
 	direct_set(changed, &direct_total_shape, 0, NumericGetDatum(drawn->total), false);
 	direct_update(&call, DIRECT_TOTALS, total, changed);
 
-	insert_operation_and_entry(&call, redeem, now, drawn);
+	insert_entry_and_operation(&call, redeem, now, drawn);
 
 	direct_end(&call);
 	return CREDITS_DIRECT_WRITTEN;

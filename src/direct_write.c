@@ -3,8 +3,8 @@
  * direct_write.c
  *	  Reads and writes rows of the credits tables through the table access
  *	  method instead of SQL statements, for the hottest paths
- *	  (direct_redeem.c, direct_hold.c, direct_grant.c), keeping the
- *	  statements' rules:
+ *	  (direct_redeem.c, direct_hold.c, direct_capture.c, direct_grant.c),
+ *	  keeping the statements' rules:
  *	  every CHECK and NOT NULL constraint is evaluated on every row written
  *	  (ExecConstraints), every index entry is inserted and unique indexes
  *	  checked, the columns an insert leaves out get their defaults, the
@@ -116,7 +116,7 @@ static const DirectTableInfo table_info[DIRECT_TABLE_COUNT] = {
 
 /*
  * What is looked up once per backend for each table.  A relation cache
- * invalidation of the table, its searched index or its sequence (ALTER
+ * invalidation of the table, its searched indexes or its sequence (ALTER
  * TABLE, CREATE TRIGGER, a new constraint, DROP EXTENSION) marks it
  * stale, and so does any change to a function (a CHECK constraint or
  * default may have inlined it) or an enum label; the next call looks it
@@ -206,14 +206,23 @@ credits_direct_init(void)
 	RegisterSubXactCallback(subtransaction_ended, NULL);
 }
 
-/* True if the index is the table's and its leading key columns are these, in order */
+/*
+ * True if the index is a valid B-tree of the table whose leading key
+ * columns are these, in order; for a primary key searched (whole), also
+ * unique and without a predicate, so that a search finds every row.
+ */
 static bool
-index_leads_with(Relation table, Oid index_oid, const char *const *names, int count)
+index_leads_with(Relation table, Oid index_oid, const char *const *names, int count,
+				 bool whole)
 {
 	Relation	index = index_open(index_oid, AccessShareLock);
 	bool		leads = index->rd_index->indrelid == RelationGetRelid(table) &&
+		index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
 		index->rd_index->indnkeyatts >= count;
 
+	if (whole)
+		leads = leads && index->rd_index->indisunique &&
+			RelationGetIndexPredicate(index) == NIL;
 	for (int i = 0; leads && i < count; i++)
 		leads = index->rd_index->indkey.values[i] ==
 			get_attnum(RelationGetRelid(table), names[i]);
@@ -362,7 +371,8 @@ build_table(DirectTable t, Relation table)
 			continue;
 		entry->indexes[i] = get_relname_relid(index->name, schema);
 		if (!OidIsValid(entry->indexes[i]) ||
-			!index_leads_with(table, entry->indexes[i], index->keys, index->key_count))
+			!index_leads_with(table, entry->indexes[i], index->keys, index->key_count,
+							  i == DIRECT_KEY_INDEX))
 		{
 			entry->valid = false;
 			return;

@@ -18,8 +18,9 @@
  *	  Every function locks the account row first (accounts.c), then reads
  *	  the hold and its batches.  A hold that its first batch covers, and
  *	  the capture of a hold that keeps credits of one batch, are written
- *	  through the table access method (direct_hold.c, direct_capture.c),
- *	  which locks the tables the statements would lock.  release_expired_holds locks the accounts of
+ *	  through the table access method (direct_hold.c,
+ *	  direct_capture.c), which locks the tables the statements would
+ *	  write.  release_expired_holds locks the accounts of
  *	  overdue holds FOR UPDATE SKIP LOCKED, as expire_batches does, so it
  *	  never waits on an account that another call holds.
  *
