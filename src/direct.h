@@ -37,7 +37,8 @@ typedef enum DirectTable
 typedef enum DirectIndex
 {
 	DIRECT_SEARCH_INDEX,		/* the one a path scans in an order of its own */
-	DIRECT_KEY_INDEX,			/* the primary key, from the account and the row's id */
+	DIRECT_KEY_INDEX,			/* the primary key: the account, then the row's id
+								 * or credit type */
 	DIRECT_INDEX_COUNT
 } DirectIndex;
 

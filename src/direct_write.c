@@ -101,7 +101,7 @@ static const DirectTableInfo table_info[DIRECT_TABLE_COUNT] = {
 			[DIRECT_KEY_INDEX] = {"batches_pkey", {"account_id", "batch_id"}, 2}},
 	"batch_id_seq"},
 	[DIRECT_TOTALS] = {"account_totals", {
-			[DIRECT_SEARCH_INDEX] = {"account_totals_pkey", {"account_id", "credit_type"}, 2}},
+			[DIRECT_KEY_INDEX] = {"account_totals_pkey", {"account_id", "credit_type"}, 2}},
 	NULL},
 	[DIRECT_OPERATIONS] = {"operations", {{NULL}}, "operation_id_seq"},
 	[DIRECT_LEDGER] = {"ledger", {{NULL}}, NULL},
@@ -208,8 +208,9 @@ credits_direct_init(void)
 
 /*
  * True if the index is a valid B-tree of the table whose leading key
- * columns are these, in order; for a primary key searched (whole), also
- * unique and without a predicate, so that a search finds every row.
+ * columns are these, in order; for the primary key (whole), also unique
+ * and without a predicate, so that a search by those columns finds every
+ * row.
  */
 static bool
 index_leads_with(Relation table, Oid index_oid, const char *const *names, int count,
@@ -1001,7 +1002,7 @@ bool
 direct_find_total(DirectCall *call, int64 account_id, text *credit_type,
 				  TupleTableSlot *total)
 {
-	Relation	index = direct_open_index(DIRECT_TOTALS, DIRECT_SEARCH_INDEX);
+	Relation	index = direct_open_index(DIRECT_TOTALS, DIRECT_KEY_INDEX);
 	ScanKeyData keys[2];
 	IndexScanDesc scan;
 	bool		found;
