@@ -198,5 +198,7 @@ extern bool direct_find_covering_batch(DirectCall *call, const CreditsDrawReques
 									   TimestampTz now, TupleTableSlot *batch,
 									   Numeric *remaining, Numeric *held,
 									   TupleTableSlot *total);
+extern void direct_draw_batch(DirectCall *call, TupleTableSlot *batch, Numeric remaining,
+							  Numeric held, CreditsFirstBatch *drawn);
 
 #endif							/* CREDITS_DIRECT_H */

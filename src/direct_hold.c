@@ -160,11 +160,9 @@ CreditsDirectResult
 credits_hold_first_batch_directly(const CreditsDrawRequest *hold, TimestampTz now,
 								  CreditsFirstBatch *drawn)
 {
-	DirectShape *batch_shape = &direct_spendable_batch_shape;
 	DirectCall	call;
 	TupleTableSlot *batch;
 	TupleTableSlot *total;
-	TupleTableSlot *changed;
 	Numeric		remaining;
 	Numeric		held;
 	bool		isnull;
@@ -187,17 +185,7 @@ credits_hold_first_batch_directly(const CreditsDrawRequest *hold, TimestampTz no
 	 */
 	drawn->amount = credits_numeric_min(credits_numeric_sub(remaining, held), hold->amount);
 
-	/* the batch first: under REPEATABLE READ a conflict stops everything here */
-	held = credits_numeric_add(held, drawn->amount);
-	changed = direct_changed_row(&call, DIRECT_BATCHES, batch);
-	direct_set(changed, batch_shape, DIRECT_BATCH_HELD, NumericGetDatum(held), false);
-	direct_set(changed, batch_shape, DIRECT_BATCH_IS_OPEN,
-			   BoolGetDatum(credits_numeric_cmp(remaining, held) > 0), false);
-	drawn->batch_id = DatumGetInt64(direct_get(batch, batch_shape, DIRECT_BATCH_BATCH_ID,
-											   &isnull));
-	drawn->expires_at = DatumGetTimestampTz(direct_get(batch, batch_shape,
-													  DIRECT_BATCH_EXPIRES_AT, &isnull));
-	direct_update(&call, DIRECT_BATCHES, batch, changed);
+	direct_draw_batch(&call, batch, remaining, credits_numeric_add(held, drawn->amount), drawn);
 
 	drawn->operation_id = direct_next_id(DIRECT_OPERATIONS);
 	/* copied: the row read is gone with the call */

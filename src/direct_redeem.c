@@ -136,6 +136,30 @@ direct_find_covering_batch(DirectCall *call, const CreditsDrawRequest *request,
 }
 
 /*
+ * Writes the batch direct_find_covering_batch found, with remaining and
+ * held as given and is_open as they make it, and records its id and
+ * expiry in *drawn.  The first write of a redemption or hold: under
+ * REPEATABLE READ a conflict stops everything here.
+ */
+void
+direct_draw_batch(DirectCall *call, TupleTableSlot *batch, Numeric remaining, Numeric held,
+				  CreditsFirstBatch *drawn)
+{
+	DirectShape *shape = &direct_spendable_batch_shape;
+	TupleTableSlot *changed = direct_changed_row(call, DIRECT_BATCHES, batch);
+	bool		isnull;
+
+	direct_set(changed, shape, DIRECT_BATCH_REMAINING, NumericGetDatum(remaining), false);
+	direct_set(changed, shape, DIRECT_BATCH_HELD, NumericGetDatum(held), false);
+	direct_set(changed, shape, DIRECT_BATCH_IS_OPEN,
+			   BoolGetDatum(credits_numeric_cmp(remaining, held) > 0), false);
+	drawn->batch_id = DatumGetInt64(direct_get(batch, shape, DIRECT_BATCH_BATCH_ID, &isnull));
+	drawn->expires_at = DatumGetTimestampTz(direct_get(batch, shape, DIRECT_BATCH_EXPIRES_AT,
+													  &isnull));
+	direct_update(call, DIRECT_BATCHES, batch, changed);
+}
+
+/*
  * The ledger entry, then the operation row: the order the statement
  * writes them in, its last WITH queries (which nothing reads) being run
  * to completion after the rest, the last one first
@@ -197,7 +221,6 @@ credits_redeem_first_batch_directly(const CreditsDrawRequest *redeem, TimestampT
 	TupleTableSlot *changed;
 	Numeric		remaining;
 	Numeric		held;
-	bool		isnull;
 
 	if (!direct_begin(&call, "redemption", redemption_shapes, lengthof(redemption_shapes)))
 		return CREDITS_DIRECT_UNAVAILABLE;
@@ -210,18 +233,8 @@ credits_redeem_first_batch_directly(const CreditsDrawRequest *redeem, TimestampT
 		return CREDITS_DIRECT_SHORT;
 	}
 
-	/* the batch first: under REPEATABLE READ a conflict stops everything here */
-	remaining = credits_numeric_sub(remaining, redeem->amount);
-	changed = direct_changed_row(&call, DIRECT_BATCHES, batch);
-	direct_set(changed, &direct_spendable_batch_shape, DIRECT_BATCH_REMAINING,
-			   NumericGetDatum(remaining), false);
-	direct_set(changed, &direct_spendable_batch_shape, DIRECT_BATCH_IS_OPEN,
-			   BoolGetDatum(credits_numeric_cmp(remaining, held) > 0), false);
-	drawn->batch_id = DatumGetInt64(direct_get(batch, &direct_spendable_batch_shape,
-											   DIRECT_BATCH_BATCH_ID, &isnull));
-	drawn->expires_at = DatumGetTimestampTz(direct_get(batch, &direct_spendable_batch_shape,
-													  DIRECT_BATCH_EXPIRES_AT, &isnull));
-	direct_update(&call, DIRECT_BATCHES, batch, changed);
+	direct_draw_batch(&call, batch, credits_numeric_sub(remaining, redeem->amount), held,
+					  drawn);
 	drawn->operation_id = direct_next_id(DIRECT_OPERATIONS);
 	drawn->amount = redeem->amount;
 
