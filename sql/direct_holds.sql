@@ -233,6 +233,38 @@ SELECT o.kind, o.refund_of, o.hold_id = :quarter AS the_hold, o.membership_id
 ALTER TABLE credits.operations ALTER COLUMN refund_of DROP DEFAULT;
 ALTER TABLE credits.operations ALTER COLUMN hold_id DROP DEFAULT;
 ALTER TABLE credits.operations ALTER COLUMN membership_id DROP DEFAULT;
+-- A default is evaluated only where the statement would evaluate it.  The
+-- defaults below draw from a sequence and give null: they run for each row
+-- whose statement leaves the column out, and not for a column it names.
+-- A hold and its capture name the operation's links and the service of
+-- the capture's ledger entry, directly (account 1) and by the statements
+-- (account 2, the trigger forcing them); a grant names neither the links
+-- of its operation nor the service of its ledger entry: two defaults run.
+CREATE SEQUENCE public.defaults_run;
+ALTER TABLE credits.operations ALTER COLUMN hold_id
+    SET DEFAULT CASE WHEN nextval('public.defaults_run') < 0 THEN 0 END;
+ALTER TABLE credits.ledger ALTER COLUMN service_id
+    SET DEFAULT CASE WHEN nextval('public.defaults_run') < 0 THEN 0 END;
+SELECT pg_stat_statements_reset() IS NOT NULL AS reset;
+SELECT (credits.hold_credits(1, 0.25)).hold_id AS direct_hold \gset
+SELECT (credits.capture_hold(1, :direct_hold)).balance_after > 0 AS captured;
+SELECT * FROM public.statements_run();
+SELECT last_value, is_called FROM public.defaults_run;
+CREATE TRIGGER note_hold_row AFTER INSERT ON credits.holds
+    FOR EACH ROW EXECUTE FUNCTION public.note_hold_row();
+SELECT (credits.hold_credits(2, 0.25)).hold_id AS statement_hold \gset
+SELECT (credits.capture_hold(2, :statement_hold)).balance_after > 0 AS captured;
+DROP TRIGGER note_hold_row ON credits.holds;
+SELECT * FROM public.statements_run();
+SELECT last_value, is_called FROM public.defaults_run;
+SELECT credits.grant_credits(1, 1, reference => 'defaults') > 0 AS granted;
+SELECT last_value, is_called FROM public.defaults_run;
+SELECT o.hold_id, l.service_id FROM credits.operations AS o
+  JOIN credits.ledger AS l USING (account_id, operation_id)
+ WHERE o.account_id = 1 AND o.reference = 'defaults';
+ALTER TABLE credits.operations ALTER COLUMN hold_id DROP DEFAULT;
+ALTER TABLE credits.ledger ALTER COLUMN service_id DROP DEFAULT;
+DROP SEQUENCE public.defaults_run;
 -- A capture writes the ledger entry before it lowers the running total,
 -- in the order of the statement recording them: with both tables
 -- refusing, the ledger is named, by the statements (the trigger forcing

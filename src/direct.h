@@ -51,9 +51,10 @@ typedef enum DirectIndex
 /*
  * One kind of row a path reads and changes (update) or writes (insert),
  * by its columns' names and types; the caller names columns by their
- * position in names.  An insert's optional columns start out as the
- * columns it leaves out do, with their defaults, and are set only when
- * the statement it stands for names them.  What is looked up from the
+ * position in names.  An insert's optional columns are those some of the
+ * statements it stands for name and others leave out: a row written for
+ * a statement that leaves one out gets its default, as a column the shape
+ * leaves out does (direct_new_row).  What is looked up from the
  * catalogue (column numbers, enum labels, defaults) is kept here once per
  * backend, and looked up again after the table changes.  A shape with no
  * columns only adds to the privileges its table needs.
@@ -75,6 +76,9 @@ typedef struct DirectShape
 	int			default_count;
 	AttrNumber	default_columns[DIRECT_MAX_COLUMNS * 2];
 	Expr	   *defaults[DIRECT_MAX_COLUMNS * 2];	/* planned */
+	int			default_optional[DIRECT_MAX_COLUMNS * 2];	/* its position in
+															 * names if optional,
+															 * else -1 */
 	int			label_count;
 	const char *labels[DIRECT_MAX_LABELS];
 	Oid			label_oids[DIRECT_MAX_LABELS];
@@ -97,7 +101,8 @@ extern bool direct_begin(DirectCall *call, const char *what, DirectShape *const 
 extern void direct_end(DirectCall *call);
 
 extern TupleTableSlot *direct_table_slot(DirectCall *call, DirectTable table);
-extern TupleTableSlot *direct_new_row(DirectCall *call, const DirectShape *shape);
+extern TupleTableSlot *direct_new_row(DirectCall *call, const DirectShape *shape,
+									   uint32 named);
 extern TupleTableSlot *direct_changed_row(DirectCall *call, DirectTable table,
 										  TupleTableSlot *read);
 extern void direct_set(TupleTableSlot *slot, const DirectShape *shape, int column,

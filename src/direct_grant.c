@@ -93,7 +93,7 @@ insert_batch(DirectCall *call, const CreditsGrant *grant, int64 operation_id,
 			 int64 batch_id, TimestampTz now)
 {
 	DirectShape *shape = &new_batch;
-	TupleTableSlot *row = direct_new_row(call, shape);
+	TupleTableSlot *row = direct_new_row(call, shape, 0);
 
 	direct_set(row, shape, BATCH_ACCOUNT_ID, Int64GetDatum(grant->account_id), false);
 	direct_set(row, shape, BATCH_BATCH_ID, Int64GetDatum(batch_id), false);
@@ -121,7 +121,7 @@ insert_sale(DirectCall *call, const CreditsGrant *grant, int64 operation_id,
 			int64 batch_id, TimestampTz now)
 {
 	DirectShape *shape = &new_sale;
-	TupleTableSlot *row = direct_new_row(call, shape);
+	TupleTableSlot *row = direct_new_row(call, shape, 0);
 
 	direct_set(row, shape, SALE_ACCOUNT_ID, Int64GetDatum(grant->account_id), false);
 	direct_set(row, shape, SALE_OPERATION_ID, Int64GetDatum(operation_id), false);

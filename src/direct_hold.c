@@ -118,7 +118,7 @@ insert_hold(DirectCall *call, const CreditsDrawRequest *hold, TimestampTz now,
 			const CreditsFirstBatch *drawn)
 {
 	DirectShape *shape = &new_allocation;
-	TupleTableSlot *row = direct_new_row(call, shape);
+	TupleTableSlot *row = direct_new_row(call, shape, 0);
 
 	direct_set(row, shape, ALLOCATION_ACCOUNT_ID, Int64GetDatum(hold->account_id), false);
 	direct_set(row, shape, ALLOCATION_HOLD_ID, Int64GetDatum(drawn->operation_id), false);
@@ -129,7 +129,7 @@ insert_hold(DirectCall *call, const CreditsDrawRequest *hold, TimestampTz now,
 	direct_insert(call, DIRECT_HOLD_ALLOCATIONS, row);
 
 	shape = &new_hold;
-	row = direct_new_row(call, shape);
+	row = direct_new_row(call, shape, 0);
 	direct_set(row, shape, HOLD_ACCOUNT_ID, Int64GetDatum(hold->account_id), false);
 	direct_set(row, shape, HOLD_HOLD_ID, Int64GetDatum(drawn->operation_id), false);
 	direct_set(row, shape, HOLD_CREDIT_TYPE, PointerGetDatum(hold->credit_type), false);

@@ -433,7 +433,7 @@ has_written_type(Form_pg_attribute attribute, Oid type)
  * False if there are more defaults than the shape has room for.
  */
 static bool
-add_default(DirectShape *shape, Relation table, AttrNumber attno)
+add_default(DirectShape *shape, Relation table, AttrNumber attno, int optional)
 {
 	Node	   *default_value = build_column_default(table, attno);
 
@@ -443,7 +443,9 @@ add_default(DirectShape *shape, Relation table, AttrNumber attno)
 		return false;
 	shape->default_columns[shape->default_count] = attno;
 	shape->defaults[shape->default_count] = expression_planner((Expr *) default_value);
-	shape->default_count++;	return true;
+	shape->default_optional[shape->default_count] = optional;
+	shape->default_count++;
+	return true;
 }
 
 /*
@@ -489,18 +491,18 @@ build_shape(DirectShape *shape, Relation table)
 	for (int attno = 1; attno <= descriptor->natts; attno++)
 	{
 		Form_pg_attribute attribute = TupleDescAttr(descriptor, attno - 1);
-		bool		written = false;
+		int			position = -1;
 
 		if (attribute->attisdropped)
 			continue;
 		for (int i = 0; i < shape->count; i++)
-			written = written ||
-				(shape->columns[i] == attno && (shape->optional & (1u << i)) == 0);
-		if (written)
-			continue;
+			if (shape->columns[i] == attno)
+				position = i;
+		if (position >= 0 && (shape->optional & (1u << position)) == 0)
+			continue;			/* always written */
 		/* a domain: the statement would check its constraints on null */
 		if (get_typtype(attribute->atttypid) == TYPTYPE_DOMAIN ||
-			!add_default(shape, table, attno))
+			!add_default(shape, table, attno, position))
 		{
 			MemoryContextSwitchTo(old);
 			return;
@@ -713,21 +715,29 @@ empty_row(DirectCall *call, DirectTable table)
 
 /*
  * A new row of the shape's table: the columns the shape leaves out, and
- * its optional ones, hold their defaults (or null); the others are to be
- * set.
+ * the optional ones the statement does not name (bit i of named: names[i]),
+ * hold their defaults (or null); the others are to be set.  A default is
+ * evaluated only where the statement would evaluate it, so that one with
+ * a side effect (a sequence's nextval) has it as often.
  */
 TupleTableSlot *
-direct_new_row(DirectCall *call, const DirectShape *shape)
+direct_new_row(DirectCall *call, const DirectShape *shape, uint32 named)
 {
 	TupleTableSlot *slot = empty_row(call, shape->table);
 	ExprContext *context = GetPerTupleExprContext(call->estate);
 	MemoryContext old = MemoryContextSwitchTo(call->estate->es_query_cxt);
 
 	Assert(shape->insert);
+	Assert((named & ~shape->optional) == 0);
 	for (int i = 0; i < shape->default_count; i++)
 	{
 		AttrNumber	column = shape->default_columns[i];
-		ExprState  *state = ExecInitExpr(shape->defaults[i], NULL);
+		int			optional = shape->default_optional[i];
+		ExprState  *state;
+
+		if (optional >= 0 && (named & (1u << optional)) != 0)
+			continue;
+		state = ExecInitExpr(shape->defaults[i], NULL);
 
 		slot->tts_values[column - 1] =
 			ExecEvalExprSwitchContext(state, context, &slot->tts_isnull[column - 1]);
@@ -1073,7 +1083,17 @@ void
 direct_insert_operation(DirectCall *call, const DirectOperationRow *row)
 {
 	DirectShape *shape = &direct_operation_shape;
-	TupleTableSlot *slot = direct_new_row(call, shape);
+	uint32		named = 0;
+	TupleTableSlot *slot;
+
+	if (row->writes_service_id)
+		named |= 1u << OPERATION_SERVICE_ID;
+	if (row->writes_package_id)
+		named |= 1u << OPERATION_PACKAGE_ID;
+	if (row->writes_links)
+		named |= (1u << OPERATION_REFUND_OF) | (1u << OPERATION_HOLD_ID) |
+			(1u << OPERATION_MEMBERSHIP_ID);
+	slot = direct_new_row(call, shape, named);
 
 	direct_set(slot, shape, OPERATION_ACCOUNT_ID, Int64GetDatum(row->account_id), false);
 	direct_set(slot, shape, OPERATION_OPERATION_ID, Int64GetDatum(row->operation_id), false);
@@ -1111,7 +1131,8 @@ void
 direct_insert_entry(DirectCall *call, const DirectEntryRow *row)
 {
 	DirectShape *shape = &direct_entry_shape;
-	TupleTableSlot *slot = direct_new_row(call, shape);
+	TupleTableSlot *slot = direct_new_row(call, shape,
+										  row->writes_service_id ? 1u << ENTRY_SERVICE_ID : 0);
 
 	direct_set(slot, shape, ENTRY_ACCOUNT_ID, Int64GetDatum(row->account_id), false);
 	direct_set(slot, shape, ENTRY_OPERATION_ID, Int64GetDatum(row->operation_id), false);
