@@ -390,6 +390,34 @@ SELECT payment_ref, count(*) FROM credits.sales
  WHERE account_id = 1
    AND payment_ref IN ('pay-9', 'pay-10', 'pay-11', 'pay-12', 'pay-13', 'pay-14')
  GROUP BY payment_ref ORDER BY payment_ref;
+
+-- A default is evaluated only where the statement would evaluate it.  The
+-- defaults below draw from a sequence and give null.  A redemption names
+-- the service of its operation and of its ledger entry (null here), so
+-- neither runs, directly (no DEBUG line) or by the statement (account 2,
+-- the trigger forcing it); a grant names neither: both run.
+CREATE SEQUENCE public.defaults_run;
+ALTER TABLE credits.operations ALTER COLUMN service_id
+    SET DEFAULT CASE WHEN nextval('public.defaults_run') < 0 THEN 0 END;
+ALTER TABLE credits.ledger ALTER COLUMN service_id
+    SET DEFAULT CASE WHEN nextval('public.defaults_run') < 0 THEN 0 END;
+SET client_min_messages = debug1;
+SELECT (credits.redeem_credits(1, 1)).balance_after IS NOT NULL AS redeemed;
+RESET client_min_messages;
+SELECT last_value, is_called FROM public.defaults_run;
+CREATE TRIGGER note_ledger_row AFTER INSERT ON credits.ledger
+    FOR EACH ROW EXECUTE FUNCTION public.note_ledger_row();
+SET client_min_messages = debug1;
+SELECT (credits.redeem_credits(2, 1)).balance_after IS NOT NULL AS redeemed;
+RESET client_min_messages;
+DROP TRIGGER note_ledger_row ON credits.ledger;
+SELECT last_value, is_called FROM public.defaults_run;
+SELECT credits.grant_credits(1, 1, reference => 'defaults') > 0 AS granted;
+SELECT last_value, is_called FROM public.defaults_run;
+ALTER TABLE credits.operations ALTER COLUMN service_id DROP DEFAULT;
+ALTER TABLE credits.ledger ALTER COLUMN service_id DROP DEFAULT;
+DROP SEQUENCE public.defaults_run;
+
 SELECT * FROM public.indexes_checked();
 SELECT * FROM credits.verify_ledger();
 

@@ -491,18 +491,25 @@ build_shape(DirectShape *shape, Relation table)
 	for (int attno = 1; attno <= descriptor->natts; attno++)
 	{
 		Form_pg_attribute attribute = TupleDescAttr(descriptor, attno - 1);
-		int			position = -1;
+		bool		always_written = false;
+		int			optional = -1;
 
 		if (attribute->attisdropped)
 			continue;
 		for (int i = 0; i < shape->count; i++)
-			if (shape->columns[i] == attno)
-				position = i;
-		if (position >= 0 && (shape->optional & (1u << position)) == 0)
-			continue;			/* always written */
+		{
+			if (shape->columns[i] != attno)
+				continue;
+			if ((shape->optional & (1u << i)) != 0)
+				optional = i;
+			else
+				always_written = true;
+		}
+		if (always_written)
+			continue;
 		/* a domain: the statement would check its constraints on null */
 		if (get_typtype(attribute->atttypid) == TYPTYPE_DOMAIN ||
-			!add_default(shape, table, attno, position))
+			!add_default(shape, table, attno, optional))
 		{
 			MemoryContextSwitchTo(old);
 			return;
