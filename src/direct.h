@@ -183,6 +183,8 @@ extern DirectShape direct_operation_returned_shape;
 
 extern bool direct_find_total(DirectCall *call, int64 account_id, text *credit_type,
 							  TupleTableSlot *total);
+extern void direct_update_total(DirectCall *call, const DirectShape *shape,
+								TupleTableSlot *total, Numeric after);
 
 /*
  * direct_redeem.c: the first spendable batch in consumption order, read

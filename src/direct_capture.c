@@ -280,9 +280,7 @@ credits_capture_directly(int64 account_id, int64 hold_id, Numeric *capture,
 	entry.created_at = now;
 	direct_insert_entry(&call, &entry);
 
-	changed = direct_changed_row(&call, DIRECT_TOTALS, total);
-	direct_set(changed, &direct_total_shape, 0, NumericGetDatum(drawn->total), false);
-	direct_update(&call, DIRECT_TOTALS, total, changed);
+	direct_update_total(&call, &direct_total_shape, total, drawn->total);
 
 	changed = direct_changed_row(&call, DIRECT_HOLDS, hold);
 	direct_set(changed, &hold_closed, HOLD_STATUS,

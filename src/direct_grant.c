@@ -152,7 +152,6 @@ credits_grant_directly(const CreditsGrant *grant, TimestampTz now, int64 *batch_
 	DirectOperationRow operation = {0};
 	DirectEntryRow entry = {0};
 	TupleTableSlot *total;
-	TupleTableSlot *changed;
 	Numeric		after;
 	bool		isnull;
 
@@ -169,9 +168,7 @@ credits_grant_directly(const CreditsGrant *grant, TimestampTz now, int64 *batch_
 	}
 	after = credits_numeric_add(DatumGetNumeric(direct_get(total, &total_raised, 0, &isnull)),
 								grant->amount);
-	changed = direct_changed_row(&call, DIRECT_TOTALS, total);
-	direct_set(changed, &total_raised, 0, NumericGetDatum(after), false);
-	direct_update(&call, DIRECT_TOTALS, total, changed);
+	direct_update_total(&call, &total_raised, total, after);
 
 	operation.account_id = grant->account_id;
 	operation.operation_id = direct_next_id(DIRECT_OPERATIONS);

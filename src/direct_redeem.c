@@ -218,7 +218,6 @@ credits_redeem_first_batch_directly(const CreditsDrawRequest *redeem, TimestampT
 	DirectCall	call;
 	TupleTableSlot *batch;
 	TupleTableSlot *total;
-	TupleTableSlot *changed;
 	Numeric		remaining;
 	Numeric		held;
 
@@ -240,9 +239,7 @@ credits_redeem_first_batch_directly(const CreditsDrawRequest *redeem, TimestampT
 
 	drawn->total = credits_numeric_sub(numeric_column(total, &direct_total_shape, 0),
 									   redeem->amount);
-	changed = direct_changed_row(&call, DIRECT_TOTALS, total);
-	direct_set(changed, &direct_total_shape, 0, NumericGetDatum(drawn->total), false);
-	direct_update(&call, DIRECT_TOTALS, total, changed);
+	direct_update_total(&call, &direct_total_shape, total, drawn->total);
 
 	insert_entry_and_operation(&call, redeem, now, drawn);
 

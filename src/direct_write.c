@@ -1033,6 +1033,21 @@ direct_find_total(DirectCall *call, int64 account_id, text *credit_type,
 	return found;
 }
 
+/*
+ * Sets the running total found by direct_find_total to after, through the
+ * path's shape of it (direct_total_shape, or one asking more privileges)
+ */
+void
+direct_update_total(DirectCall *call, const DirectShape *shape, TupleTableSlot *total,
+					Numeric after)
+{
+	TupleTableSlot *changed = direct_changed_row(call, DIRECT_TOTALS, total);
+
+	Assert(shape->table == DIRECT_TOTALS && shape->count == 1);
+	direct_set(changed, shape, 0, NumericGetDatum(after), false);
+	direct_update(call, DIRECT_TOTALS, total, changed);
+}
+
 /* The operation row and the ledger entry row, as every path writes them */
 enum
 {
