@@ -16,6 +16,7 @@ OBJS = \
 	src/movement.o \
 	src/direct_write.o \
 	src/direct_read.o \
+	src/lock_spin.o \
 	src/direct_redeem.o \
 	src/direct_hold.o \
 	src/direct_capture.o \

@@ -7,7 +7,8 @@
 --               5 batches each (4 expiring 30, 60, 90, 120 days out, 1
 --               permanent), 10^9 credits each, so no run exhausts them
 --   hot         credits 30001, plpgsql 30002, floor 30003, locked_floor
---               30004: the same 5 batches
+--               30004, unspun (credits with credits.account_lock_spin 0)
+--               30005: the same 5 batches
 --   deep        40001: 10,000 closed batches (5,000 spent, 5,000 expired)
 --               and the same 5 open ones; shallow 40002: the 5 open ones
 --   expiry      made by bench.make_due_accounts when that workload runs
@@ -155,7 +156,7 @@ $$;
 SELECT bench.make_accounts(1, 10000, 5, 0);
 SELECT bench.make_accounts(10001, 10000, 5, 0);
 SELECT bench.make_accounts(20001, 10000, 5, 0);
-SELECT bench.make_accounts(30001, 4, 5, 0);
+SELECT bench.make_accounts(30001, 5, 5, 0);
 SELECT bench.make_accounts(40001, 1, 5, 10000);
 SELECT bench.make_accounts(40002, 1, 5, 0);
 VACUUM ANALYZE;

@@ -2,9 +2,9 @@
  *
  * credits.c
  *	  Module entry point of the credits extension: the module magic, the
- *	  GUCs credits.default_expiry, credits.expiry_work_share and
- *	  credits.expiry_synchronous_commit, and the caches that live for a
- *	  backend.
+ *	  GUCs credits.default_expiry, credits.expiry_work_share,
+ *	  credits.expiry_synchronous_commit and credits.account_lock_spin (read
+ *	  by lock_spin.c), and the caches that live for a backend.
  *
  * The SQL-callable functions live in one file per job: grant.c,
  * redeem.c, expire.c and balance.c.  This file takes no locks.
@@ -80,6 +80,22 @@ _PG_init(void)
 							 NULL,
 							 NULL,
 							 NULL);
+
+	DefineCustomIntVariable("credits.account_lock_spin",
+							"Longest time, in microseconds, a write spins for an account "
+							"locked by a running transaction before it sleeps.",
+							"While the lock's holder works (it waits for nothing that may "
+							"last), a waiter watches it and takes the account as soon as "
+							"it ends; 0 sleeps at once, as PostgreSQL's own wait does.",
+							&credits_account_lock_spin,
+							100,
+							0,
+							1000000,
+							PGC_USERSET,
+							0,
+							NULL,
+							NULL,
+							NULL);
 
 	MarkGUCPrefixReserved("credits");
 

@@ -18,6 +18,7 @@
 
 #include "postgres.h"
 
+#include "access/tableam.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -326,6 +327,12 @@ extern DirectReadResult direct_read_row(DirectRead *read, int64 key, Datum *valu
 extern bool direct_read_or_select(DirectRead *read, CreditsStatement *statement,
 								  int64 key, Datum *values, bool *nulls);
 extern const char *direct_why_not_plain(Relation table);
+
+/* lock_spin.c: a row lock taken after a spin while its holder works */
+extern int	credits_account_lock_spin;
+extern TM_Result credits_lock_row_spinning(Relation table, ItemPointer tid, Snapshot snapshot,
+										   TupleTableSlot *slot, int flags,
+										   TM_FailureData *failure);
 
 /* direct_write.c: the cache callbacks the direct paths' cache needs */
 extern void credits_direct_init(void);

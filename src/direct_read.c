@@ -194,8 +194,7 @@ lock_found_row(DirectRead *read, Relation table, ItemPointer tid, Snapshot snaps
 	if (!IsolationUsesXactSnapshot())
 		flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 
-	result = table_tuple_lock(table, tid, snapshot, row, GetCurrentCommandId(true),
-							  LockTupleExclusive, LockWaitBlock, flags, &failure);
+	result = credits_lock_row_spinning(table, tid, snapshot, row, flags, &failure);
 	switch (result)
 	{
 		case TM_Ok:

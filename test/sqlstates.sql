@@ -3,7 +3,8 @@
 -- message is fixed by the code (src/*.c, sql/credits--1.3.sql).  Version 1.1 adds CR012 to CR022 (holds,
 -- refunds, voids, memberships, cancellations); 1.2 the setting
 -- credits.expiry_work_share, whose range is checked with 22023, and 1.3
--- credits.expiry_synchronous_commit, whose values are.  Ends with the
+-- credits.expiry_synchronous_commit, whose values are, and
+-- credits.account_lock_spin, whose range is.  Ends with the
 -- all-or-nothing rule: a redemption that cannot be covered changes nothing.
 -- Holds, operations, batches and memberships take their ids from sequences
 -- that a rolled-back run does not reset, so the ids the fixture needs are
@@ -14,7 +15,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION credits;
 
-SELECT plan(246);
+SELECT plan(248);
 
 ------------------------------------------------------------------------------
 -- Fixture, as the superuser
@@ -202,6 +203,12 @@ SELECT throws_ok($$ SET credits.expiry_work_share = 2 $$, '22023',
 SELECT throws_ok($$ SET credits.expiry_synchronous_commit = 'sometimes' $$, '22023',
     'invalid value for parameter "credits.expiry_synchronous_commit": "sometimes"',
     'credits.expiry_synchronous_commit: not a synchronous_commit value');
+SELECT throws_ok($$ SET credits.account_lock_spin = -1 $$, '22023',
+    '-1 is outside the valid range for parameter "credits.account_lock_spin" (0 .. 1000000)',
+    'credits.account_lock_spin: below 0');
+SELECT throws_ok($$ SET credits.account_lock_spin = 1000001 $$, '22023',
+    '1000001 is outside the valid range for parameter "credits.account_lock_spin" (0 .. 1000000)',
+    'credits.account_lock_spin: above a second');
 SELECT throws_ok($$ SELECT credits.grant_credits(100, -5) $$, '22023',
     'amount must be greater than zero', 'grant_credits: negative amount');
 SELECT throws_ok($$ SELECT credits.redeem_credits(100, 0) $$, '22023',
