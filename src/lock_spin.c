@@ -11,20 +11,22 @@
  *	  and wait for the kernel to run it; a queue, once it stands, never
  *	  drains (a lock convoy).  The holder of an account lock only writes a
  *	  few rows and commits, which takes less time than a sleep and a
- *	  wake-up, so a waiter that watches the holder get the row sooner.
+ *	  wake-up, so a waiter that watches the holder gets the row sooner.
  *	  It spins only while the holder is working: when the holder waits
- *	  for something that lasts (its client, a lock, a disk, a timeout, a
- *	  standby), the waiter sleeps at once.  A spinning waiter can take the
- *	  row ahead of one that sleeps in the queue, as any transaction that
- *	  arrives while the row is free can.
+ *	  for something that may last (its client, a lock, the disk, another
+ *	  process, a timeout), the waiter sleeps at once.  A spinning waiter
+ *	  can take the row ahead of one that sleeps in the queue, as any
+ *	  transaction that arrives while the row is free can.
  *
  * Locking
  *	  The row is locked by table_tuple_lock, as ExecLockRows locks it:
- *	  without waiting while spinning (LockWaitSkip), then waiting
- *	  (LockWaitBlock).  Finding the holder takes ProcArrayLock in shared
- *	  mode twice; watching it reads its PGPROC's xid and wait event
- *	  without a lock, as pg_stat_activity reads them: they are hints, and
- *	  table_tuple_lock decides.
+ *	  without waiting while spinning (LockWaitSkip: each try takes the
+ *	  row's heavyweight tuple lock and tries the holder's transaction lock,
+ *	  both only if free, and lets them go), then waiting (LockWaitBlock).
+ *	  Finding the holder takes ProcArrayLock in shared mode twice;
+ *	  watching it reads its PGPROC's xid and wait event without a lock, as
+ *	  pg_stat_activity reads them: they are hints, and table_tuple_lock
+ *	  decides.
  *
  *-------------------------------------------------------------------------
  */
@@ -51,9 +53,10 @@ int			credits_account_lock_spin = 100;
  * True if the holder's wait, as PGPROC's wait_event_info says it, may last
  * longer than a spin: for its client, a heavyweight lock, a buffer pin,
  * an extension, a timeout, I/O (the WAL flush of a synchronous commit),
- * another process's WAL flush or a synchronous standby.  Short waits
- * (other lightweight locks, the group updates of a commit) and no wait
- * keep the waiter spinning.
+ * another process (a page being read, a synchronous standby, parallel
+ * workers, ...) but for the group updates of a commit, or another
+ * process's WAL flush.  Other lightweight locks, the group updates and no
+ * wait keep the waiter spinning.
  */
 static bool
 wait_may_last(uint32 wait_event_info)
@@ -68,7 +71,8 @@ wait_may_last(uint32 wait_event_info)
 		case PG_WAIT_IO:
 			return true;
 		case PG_WAIT_IPC:
-			return wait_event_info == WAIT_EVENT_SYNC_REP;
+			return wait_event_info != WAIT_EVENT_PROCARRAY_GROUP_UPDATE &&
+				wait_event_info != WAIT_EVENT_XACT_GROUP_UPDATE;
 		case PG_WAIT_LWLOCK:
 			/* waiting for another process to flush the WAL */
 			return wait_event_info == (PG_WAIT_LWLOCK | WALWriteLock->tranche);
@@ -90,8 +94,11 @@ spin_time_left(instr_time start)
 
 /*
  * The process whose top-level transaction is xid, or NULL if there is
- * none: it has just ended, or xid is a subtransaction's, a prepared
- * transaction's or a multixact.
+ * none: it has just ended, or xid is a subtransaction's or a prepared
+ * transaction's.  A multixact (several transactions sharing a lock on the
+ * row) is not told apart: its number is looked up as a transaction's, is
+ * seldom a running one's, and if it is, the spin on that process is
+ * bounded by credits.account_lock_spin like any other.
  */
 static PGPROC *
 holder_of(TransactionId xid)
@@ -103,9 +110,10 @@ holder_of(TransactionId xid)
 
 /*
  * Spins while the transaction xid, whose process is holder, runs and
- * works, and the spin that started at start has time left.  True if the
- * transaction has ended; false if the time is up or the holder waits for
- * something that may last.
+ * works, and the spin that started at start has time left (the clock is
+ * read after every SPINS_PER_CLOCK_READ delays).  True if the transaction
+ * has ended; false if the time is up or the holder waits for something
+ * that may last.
  */
 static bool
 spin_while_working(PGPROC *holder, TransactionId xid, instr_time start)
@@ -131,13 +139,16 @@ spin_while_working(PGPROC *holder, TransactionId xid, instr_time start)
  * Locks the row at tid FOR UPDATE (LockTupleExclusive, with the caller's
  * flags, as ExecLockRows locks it) into slot, as table_tuple_lock with
  * LockWaitBlock does, having first spun while the row's holder works.
- * Returns what table_tuple_lock returns.
+ * Returns what table_tuple_lock returns, and failure->traversed is set if
+ * any of the tries followed the row to a newer version (tid then points
+ * to it), as one waiting call would have.
  */
 TM_Result
 credits_lock_row_spinning(Relation table, ItemPointer tid, Snapshot snapshot,
 						  TupleTableSlot *slot, int flags, TM_FailureData *failure)
 {
 	CommandId	command = GetCurrentCommandId(true);
+	ItemPointerData given = *tid;
 	instr_time	start;
 	TM_Result	result;
 	PGPROC	   *holder;
@@ -145,16 +156,33 @@ credits_lock_row_spinning(Relation table, ItemPointer tid, Snapshot snapshot,
 	if (credits_account_lock_spin > 0)
 	{
 		INSTR_TIME_SET_CURRENT(start);
-		do
+		for (;;)
 		{
+			ItemPointerData tried = *tid;
+
 			result = table_tuple_lock(table, tid, snapshot, slot, command,
 									  LockTupleExclusive, LockWaitSkip, flags, failure);
 			if (result != TM_WouldBlock)
-				return result;
+				break;
+			if (!spin_time_left(start))
+				break;
+			/* led to a newer version: its holder is known once it is tried */
+			if (!ItemPointerEquals(&tried, tid))
+			{
+				CHECK_FOR_INTERRUPTS();
+				continue;
+			}
 			holder = TransactionIdIsNormal(failure->xmax) ? holder_of(failure->xmax) : NULL;
-		} while (holder != NULL && spin_while_working(holder, failure->xmax, start) &&
-				 spin_time_left(start));
+			if (holder == NULL || !spin_while_working(holder, failure->xmax, start))
+				break;
+		}
 	}
-	return table_tuple_lock(table, tid, snapshot, slot, command,
-							LockTupleExclusive, LockWaitBlock, flags, failure);
+	else
+		result = TM_WouldBlock;
+	if (result == TM_WouldBlock)
+		result = table_tuple_lock(table, tid, snapshot, slot, command,
+								  LockTupleExclusive, LockWaitBlock, flags, failure);
+	if (!ItemPointerEquals(&given, tid))
+		failure->traversed = true;
+	return result;
 }
