@@ -136,52 +136,72 @@ spin_while_working(PGPROC *holder, TransactionId xid, instr_time start)
 }
 
 /*
+ * After a try that would have waited: true if the row is worth trying
+ * again at once, because the try was led to a newer version (tried is
+ * where it started; its holder is known once it is tried) or the holder
+ * failure names has ended while this process spun.  False if the holder
+ * is unknown or waits for something that may last, or the time is up.
+ */
+static bool
+spin_until_free(ItemPointer tried, ItemPointer tid, TM_FailureData *failure,
+				instr_time start)
+{
+	PGPROC	   *holder;
+
+	if (!ItemPointerEquals(tried, tid))
+	{
+		CHECK_FOR_INTERRUPTS();
+		return true;
+	}
+	holder = TransactionIdIsNormal(failure->xmax) ? holder_of(failure->xmax) : NULL;
+	return holder != NULL && spin_while_working(holder, failure->xmax, start);
+}
+
+/* table_tuple_lock of the row at tid FOR UPDATE, as ExecLockRows locks it */
+static TM_Result
+lock_row(Relation table, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot,
+		 int flags, LockWaitPolicy wait_policy, TM_FailureData *failure)
+{
+	return table_tuple_lock(table, tid, snapshot, slot, GetCurrentCommandId(true),
+							LockTupleExclusive, wait_policy, flags, failure);
+}
+
+/*
  * Locks the row at tid FOR UPDATE (LockTupleExclusive, with the caller's
  * flags, as ExecLockRows locks it) into slot, as table_tuple_lock with
  * LockWaitBlock does, having first spun while the row's holder works.
- * Returns what table_tuple_lock returns, and failure->traversed is set if
- * any of the tries followed the row to a newer version (tid then points
- * to it), as one waiting call would have.
+ * The spin's time counts from the first try that would have waited, so
+ * that a row found free costs no look at the clock.  Returns what
+ * table_tuple_lock returns, and failure->traversed is set if any of the
+ * tries followed the row to a newer version (tid then points to it), as
+ * one waiting call would have.
  */
 TM_Result
 credits_lock_row_spinning(Relation table, ItemPointer tid, Snapshot snapshot,
 						  TupleTableSlot *slot, int flags, TM_FailureData *failure)
 {
-	CommandId	command = GetCurrentCommandId(true);
 	ItemPointerData given = *tid;
+	ItemPointerData tried = *tid;
 	instr_time	start;
-	TM_Result	result;
-	PGPROC	   *holder;
+	TM_Result	result = TM_WouldBlock;
 
 	if (credits_account_lock_spin > 0)
 	{
-		INSTR_TIME_SET_CURRENT(start);
-		for (;;)
+		result = lock_row(table, tid, snapshot, slot, flags, LockWaitSkip, failure);
+		if (result == TM_WouldBlock)
 		{
-			ItemPointerData tried = *tid;
-
-			result = table_tuple_lock(table, tid, snapshot, slot, command,
-									  LockTupleExclusive, LockWaitSkip, flags, failure);
-			if (result != TM_WouldBlock)
-				break;
-			if (!spin_time_left(start))
-				break;
-			/* led to a newer version: its holder is known once it is tried */
-			if (!ItemPointerEquals(&tried, tid))
+			INSTR_TIME_SET_CURRENT(start);
+			while (spin_time_left(start) && spin_until_free(&tried, tid, failure, start))
 			{
-				CHECK_FOR_INTERRUPTS();
-				continue;
+				tried = *tid;
+				result = lock_row(table, tid, snapshot, slot, flags, LockWaitSkip, failure);
+				if (result != TM_WouldBlock)
+					break;
 			}
-			holder = TransactionIdIsNormal(failure->xmax) ? holder_of(failure->xmax) : NULL;
-			if (holder == NULL || !spin_while_working(holder, failure->xmax, start))
-				break;
 		}
 	}
-	else
-		result = TM_WouldBlock;
 	if (result == TM_WouldBlock)
-		result = table_tuple_lock(table, tid, snapshot, slot, command,
-								  LockTupleExclusive, LockWaitBlock, flags, failure);
+		result = lock_row(table, tid, snapshot, slot, flags, LockWaitBlock, failure);
 	if (!ItemPointerEquals(&given, tid))
 		failure->traversed = true;
 	return result;
