@@ -92,23 +92,41 @@ BEGIN
 END
 $f$;
 
+-- One race: the holder takes account 1 and counts, the waiter redeems
+-- with the spin given and is watched until the holder is done; then both
+-- results, and the holder lets go of its advisory lock.
+CREATE FUNCTION pg_temp.race(spin integer, holder_amount integer, waiter_amount integer,
+                             waiter integer,
+                             OUT holder_started boolean, OUT holder_status text,
+                             OUT waiter_balance text, OUT lock_waits integer,
+                             OUT looks integer, OUT unlocked bigint)
+LANGUAGE plpgsql AS $f$
+BEGIN
+    holder_started := pg_temp.start_holder(holder_amount);
+    SELECT w.lock_waits, w.looks INTO lock_waits, looks
+      FROM pg_temp.watch_waiter(spin, waiter_amount, waiter) AS w;
+    holder_status := pg_temp.result_of('holder');
+    waiter_balance := pg_temp.result_of('waiter');
+    SELECT count(*) INTO unlocked
+      FROM dblink('holder', 'SELECT pg_catalog.pg_advisory_unlock_all()::text') AS r(value text);
+END
+$f$;
+
 -- Spinning for up to a second: 10 - 2 by the holder - 3 by the waiter.
-SELECT ok(pg_temp.start_holder(2), 'the holder holds account 1 and is counting');
-SELECT * FROM pg_temp.watch_waiter(1000000, 3, :waiter_pid) \gset spinning_
-SELECT is(pg_temp.result_of('holder'), 'DO', 'the holder committed');
-SELECT is(pg_temp.result_of('waiter'), '5',
+SELECT * FROM pg_temp.race(1000000, 2, 3, :waiter_pid) \gset spinning_
+SELECT ok(:'spinning_holder_started'::boolean, 'the holder holds account 1 and is counting');
+SELECT is(:'spinning_holder_status'::text, 'DO', 'the holder committed');
+SELECT is(:'spinning_waiter_balance'::text, '5',
           'spinning, the waiter sees the holder''s committed redemption');
 SELECT cmp_ok(:spinning_looks, '>', 10, 'the waiter was watched while the holder counted');
 SELECT is(:spinning_lock_waits, 0, 'spinning, the waiter never waited for a lock');
-SELECT is((SELECT count(*) FROM dblink('holder', 'SELECT pg_catalog.pg_advisory_unlock_all()::text')
-                                 AS r(unlocked text)), 1::bigint,
-          'the holder lets go of its advisory lock');
+SELECT is(:spinning_unlocked::bigint, 1::bigint, 'the holder lets go of its advisory lock');
 
 -- Spinning off: the same race, the waiter sleeps in the row's queue.
-SELECT ok(pg_temp.start_holder(1), 'the holder holds account 1 again');
-SELECT * FROM pg_temp.watch_waiter(0, 2, :waiter_pid) \gset sleeping_
-SELECT is(pg_temp.result_of('holder'), 'DO', 'the holder committed again');
-SELECT is(pg_temp.result_of('waiter'), '2',
+SELECT * FROM pg_temp.race(0, 1, 2, :waiter_pid) \gset sleeping_
+SELECT ok(:'sleeping_holder_started'::boolean, 'the holder holds account 1 again');
+SELECT is(:'sleeping_holder_status'::text, 'DO', 'the holder committed again');
+SELECT is(:'sleeping_waiter_balance'::text, '2',
           'sleeping, the waiter sees the holder''s committed redemption');
 SELECT cmp_ok(:sleeping_lock_waits, '>', 0, 'with the spin off, the waiter waited for a lock');
 
